@@ -1,0 +1,7 @@
+"""``python -m sla_sync`` runs the command line."""
+
+from __future__ import annotations
+
+from sla_sync.cli import main
+
+main()

@@ -1,0 +1,152 @@
+"""The ``sla-sync`` command line.
+
+Thin: every verb parses its options and calls one function elsewhere.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from sla_sync import __version__
+from sla_sync.settings import Settings
+
+DEFAULT_CONFIG = Path("config/sla-sync.example.yaml")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sla-sync")
+def main() -> None:
+    """Keep the sales-and-marketing SLA honest inside the CRM."""
+
+
+# --------------------------------------------------------------------------- config
+
+
+@main.group()
+def config() -> None:
+    """Check SLA definition files."""
+
+
+@config.command("check")
+@click.argument("file", type=click.Path(path_type=Path), default=DEFAULT_CONFIG)
+def config_check(file: Path) -> None:
+    """Validate FILE and report every problem with its place in the file (exit 0 only if valid)."""
+    from sla_sync.definitions import check_config_file
+
+    problems = check_config_file(file)
+    if problems:
+        for problem in problems:
+            click.echo(f"{file}: {problem}", err=True)
+        click.echo(f"{file}: {len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{file}: OK")
+
+
+# --------------------------------------------------------------------------- database
+
+
+@main.group()
+def db() -> None:
+    """Manage the store (SQLite under the data directory, or PostgreSQL by URL)."""
+
+
+@db.command("upgrade")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="SLA_SYNC_DATA_DIR",
+    default=None,
+    help="Data directory for the SQLite default (env SLA_SYNC_DATA_DIR).",
+)
+@click.option(
+    "--database-url",
+    envvar="SLA_SYNC_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
+)
+@click.option("--revision", default="head", show_default=True, help="Alembic revision.")
+def db_upgrade(data_dir: Path | None, database_url: str | None, revision: str) -> None:
+    """Create or migrate the schema to REVISION."""
+    from sla_sync.store.migrate import upgrade
+
+    settings = _settings(data_dir, database_url)
+    url = settings.effective_database_url()
+    upgrade(url, revision=revision)
+    click.echo(f"database at {_redact(url)} is at revision {revision}")
+
+
+def _settings(data_dir: Path | None, database_url: str | None) -> Settings:
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url:
+        overrides["database_url"] = database_url
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+@main.group()
+def sla() -> None:
+    """Try SLA definitions on scenarios."""
+
+
+@sla.command("explain")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="SLA definition file.",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON scenario: owners, leads with lifecycle changes, touches, reassignments.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Evaluate as of this ISO-8601 instant with a zone (default: the scenario's as_of).",
+)
+@click.option("--agreement", default=None, help="Only this agreement.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def sla_explain(
+    config_file: Path, scenario: Path, as_of: str | None, agreement: str | None, as_json: bool
+) -> None:
+    """Evaluate a scenario and print each lead's cycles and the period attainment."""
+    from sla_sync.explain import ExplainError, explain
+
+    as_of_dt = _parse_instant(as_of) if as_of else None
+    try:
+        output = explain(
+            config_file, scenario, as_of=as_of_dt, agreement=agreement, as_json=as_json
+        )
+    except ExplainError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(output)
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO-8601 instant") from None
+    if value.tzinfo is None:
+        raise click.BadParameter(f"{text!r} has no time zone; add Z or an offset")
+    return value
