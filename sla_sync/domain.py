@@ -107,7 +107,7 @@ class Lead:
     owner_id: str | None = None
     stage: str | None = None
     status: str | None = None
-    fields: MappingProxyType[str, str] = EMPTY_FIELDS
+    fields: MappingProxyType[str, str] = field(default_factory=lambda: EMPTY_FIELDS)
     merged_into: str | None = None
     deleted_at: datetime | None = None
 

@@ -310,6 +310,9 @@ class VolumePolicy:
     value_weights: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
     default_value: Decimal | None = None
     warn_below: float = 0.9
+    # Whether weekly status reports go out for this commitment (added by the definitions work:
+    # the language has ``marketing.weekly_reports``; the report pipeline reads it).
+    weekly_reports: bool = True
 
 
 # --------------------------------------------------------------------------- consequences
