@@ -2,7 +2,8 @@
 
 These are the only types that cross layer boundaries: connectors map vendor payloads to them, the
 store persists them, the SLA engine (``sla_sync.sla``) takes them as input and returns the result
-types at the bottom of this module. Nothing here does I/O or reads the clock.
+types at the bottom of this module (cycles, attainment, goal versions). Nothing here does I/O or
+reads the clock.
 
 Contract for every ``datetime`` field: timezone-aware and in UTC. Constructors do not convert; use
 :func:`ensure_utc` at the edges (connectors, scenario loader, store) to normalise and reject naive
@@ -11,8 +12,10 @@ values.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
@@ -221,8 +224,11 @@ class LeadCycle:
     paused with no deadline projectable); ``breached_at`` equals the deadline instant when the cycle
     breached, even if the breach was only noticed later. ``business_seconds`` is business time
     elapsed from start to stop (or to ``as_of`` while open), pauses excluded. ``warning_at`` is the
-    instant the warning threshold was (or will be) crossed. ``attempts`` counts qualifying touches
-    (depth cycles) and ``attempts_required`` the target.
+    instant the warning threshold was crossed (set only once it is <= ``as_of``). ``attempts``
+    counts qualifying touches (depth cycles) and ``attempts_required`` the target.
+    ``cancel_reason`` says why a ``CANCELLED`` cycle was cancelled, and for a ``BREACHED`` one
+    which episode end (recycled, disqualified, merged, deleted, reassigned) stopped its clock after
+    the breach; it is ``None`` when a touch or decision stopped the clock.
     """
 
     lead_id: str
@@ -245,6 +251,20 @@ class LeadCycle:
     attempts: int = 0
     attempts_required: int | None = None
     cancel_reason: str | None = None
+
+    @property
+    def late_by(self) -> timedelta | None:
+        """How long after the deadline a breached cycle was stopped (a late touch or decision);
+        ``None`` unless the cycle breached and has since stopped (reference T31)."""
+        if self.state is not CycleState.BREACHED or self.breached_at is None:
+            return None
+        if self.kind is CycleKind.DEPTH or self.cancel_reason is not None:
+            # A depth window closes at its end (nothing stops "late"); a breached clock cut by
+            # an episode end (``cancel_reason``) was not stopped by a touch or decision.
+            return None
+        if self.stopped_at is None or self.stopped_at < self.breached_at:
+            return None
+        return self.stopped_at - self.breached_at
 
     @property
     def warned(self) -> bool:
@@ -307,3 +327,92 @@ class Attainment:
         if not self.mql_goal:
             return None
         return 100.0 * self.mqls_delivered / self.mql_goal
+
+
+# --------------------------------------------------------------------------- goals
+#
+# Marketing's volume goal as the engine computes it (``sla_sync.sla.volume``) and the store keeps
+# it. Money, rates and goals are :class:`~decimal.Decimal`.
+
+# Quotients are rounded to this before taking a ceiling: trailing ratios such as 1/3 are not exact
+# in Decimal, and 90.000...01 must not become a phantom 91st lead.
+_CEILING_GUARD: Final = Decimal("1e-9")
+
+
+def ceil_guarded(value: Decimal) -> int:
+    """``ceil(value)`` after rounding away Decimal representation noise below 1e-9."""
+    if value.adjusted() < 18:  # beyond that the guard digits exceed Decimal's 28-digit precision
+        value = value.quantize(_CEILING_GUARD)
+    return math.ceil(value)
+
+
+class InputSource(StrEnum):
+    """Where a resolved goal input came from."""
+
+    FIXED = "fixed"
+    TRAILING = "trailing"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedInput:
+    """A goal input's value and its origin (``months`` is the trailing window, if trailing)."""
+
+    value: Decimal
+    source: InputSource
+    months: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedGoalInputs:
+    """The numbers a goal version was computed from."""
+
+    revenue_goal: ResolvedInput
+    average_deal_size: ResolvedInput
+    lead_to_customer_rate: ResolvedInput
+    marketing_share: ResolvedInput | None = None
+    self_sourced_leads: ResolvedInput | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Goal:
+    """Result of the goal formula for one whole period.
+
+    ``customers`` is ``C = R*m/ASP``; ``leads`` is ``L``; ``value`` is ``G_val`` in dollars.
+    """
+
+    customers: Decimal
+    leads: int
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GoalVersion:
+    """One immutable goal of one agreement for one period.
+
+    ``computed`` is the formula's result for a whole period; ``proration`` scales it when the
+    agreement starts on ``effective_from`` inside the period; ``carried_over`` (leads) and
+    ``carried_over_value`` (dollars) add a share of an earlier shortfall. ``reissued_from`` names
+    the version whose numbers were kept because the inputs failed; ``note`` says why.
+    """
+
+    agreement: str
+    period: str
+    version: int
+    computed: Goal
+    inputs: ResolvedGoalInputs
+    proration: Decimal = Decimal(1)
+    effective_from: date | None = None
+    carried_over: Decimal = Decimal(0)
+    carried_over_value: Decimal = Decimal(0)
+    reissued_from: int | None = None
+    note: str | None = None
+
+    @property
+    def leads_goal(self) -> int:
+        """Leads owed in the period: ``ceil(L * proration + carried_over)``."""
+        return ceil_guarded(Decimal(self.computed.leads) * self.proration + self.carried_over)
+
+    @property
+    def value_goal(self) -> Decimal:
+        """Implied value owed in the period: ``G_val * proration + carried_over_value``."""
+        return self.computed.value * self.proration + self.carried_over_value

@@ -151,10 +151,14 @@ def _cycles_table(cycles: Sequence[LeadCycle], zone: ZoneInfo, scenario: Scenari
 
 def _cycle_note(cycle: LeadCycle, zone: ZoneInfo) -> str:
     notes = []
-    if cycle.cancel_reason:
+    if cycle.cancel_reason and cycle.state is CycleState.CANCELLED:
         notes.append(f"cancelled: {cycle.cancel_reason}")
+    elif cycle.cancel_reason:
+        notes.append(f"clock stopped: {cycle.cancel_reason}")
     if cycle.state is CycleState.BREACHED and cycle.breached_at is not None:
-        notes.append(f"breached at {_local(cycle.breached_at, zone)}")
+        late = cycle.late_by
+        suffix = f", stopped {_hours_minutes(int(late.total_seconds()))} late" if late else ""
+        notes.append(f"breached at {_local(cycle.breached_at, zone)}{suffix}")
     if cycle.warning_at is not None and cycle.state is not CycleState.MET:
         notes.append(f"warned {_local(cycle.warning_at, zone)}")
     if cycle.paused_seconds:
@@ -304,6 +308,7 @@ def cycle_json(cycle: LeadCycle) -> dict[str, Any]:
         "target_seconds": cycle.target_seconds,
         "business_seconds": cycle.business_seconds,
         "paused_seconds": cycle.paused_seconds,
+        "late_seconds": None if cycle.late_by is None else int(cycle.late_by.total_seconds()),
         "attempts": cycle.attempts,
         "attempts_required": cycle.attempts_required,
         "cancel_reason": cycle.cancel_reason,

@@ -142,9 +142,17 @@ def _race(
         if event is not None and (following is None or event < following) and event <= deadline:
             return base
         if (deadline < following) if following is not None else (deadline <= end):
-            stopped = event if event is not None or seg.cut_reason is None else seg.stop
+            if event is not None or seg.cut_reason is None:
+                return replace(base, state=CycleState.BREACHED, breached_at=deadline)
+            # Breached, then the episode ended (recycle, disqualification, merge, deletion,
+            # reassignment): the breach stands and the reason says what stopped the clock, so
+            # nobody reads the cut as a late touch or decision.
             return replace(
-                base, state=CycleState.BREACHED, breached_at=deadline, stopped_at=stopped
+                base,
+                state=CycleState.BREACHED,
+                breached_at=deadline,
+                stopped_at=seg.stop,
+                cancel_reason=seg.cut_reason,
             )
     return replace(_undecided(ctx, seg, duration, pauses, deadline), tier=tier)
 

@@ -21,7 +21,6 @@ clock; time enters as ``as_of``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -30,6 +29,12 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from sla_sync.domain import Goal as Goal
+from sla_sync.domain import GoalVersion as GoalVersion
+from sla_sync.domain import InputSource as InputSource
+from sla_sync.domain import ResolvedGoalInputs as ResolvedGoalInputs
+from sla_sync.domain import ResolvedInput as ResolvedInput
+from sla_sync.domain import ceil_guarded as ceil_guarded
 from sla_sync.domain import ensure_utc
 from sla_sync.sla.periods import Period
 from sla_sync.sla.policy import (
@@ -46,9 +51,6 @@ if TYPE_CHECKING:
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-# Quotients are rounded to this before taking a ceiling: trailing ratios such as 1/3 are not exact
-# in Decimal, and 90.000...01 must not become a phantom 91st lead.
-_CEILING_GUARD = Decimal("1e-9")
 # A trailing revenue or self-sourced figure is a monthly run rate scaled to the period length,
 # kept as a fraction (numerator, denominator) so that whole results stay exact.
 _MONTHS_PER_PERIOD: Mapping[PeriodKind, tuple[int, int]] = MappingProxyType(
@@ -58,13 +60,6 @@ _MONTHS_PER_PERIOD: Mapping[PeriodKind, tuple[int, int]] = MappingProxyType(
 
 class GoalError(ValueError):
     """The goal cannot be computed from these inputs (zero or missing rate or price, no actuals)."""
-
-
-def ceil_guarded(value: Decimal) -> int:
-    """``ceil(value)`` after rounding away Decimal representation noise below 1e-9."""
-    if value.adjusted() < 18:  # beyond that the guard digits exceed Decimal's 28-digit precision
-        value = value.quantize(_CEILING_GUARD)
-    return math.ceil(value)
 
 
 # --------------------------------------------------------------------------- actuals and inputs
@@ -174,33 +169,6 @@ class TrailingActuals:
         return values
 
 
-class InputSource(StrEnum):
-    """Where a resolved goal input came from."""
-
-    FIXED = "fixed"
-    TRAILING = "trailing"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResolvedInput:
-    """A goal input's value and its origin (``months`` is the trailing window, if trailing)."""
-
-    value: Decimal
-    source: InputSource
-    months: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResolvedGoalInputs:
-    """The numbers a goal version was computed from."""
-
-    revenue_goal: ResolvedInput
-    average_deal_size: ResolvedInput
-    lead_to_customer_rate: ResolvedInput
-    marketing_share: ResolvedInput | None = None
-    self_sourced_leads: ResolvedInput | None = None
-
-
 def _windows(
     actuals: Sequence[TrailingActuals] | TrailingActuals | None,
 ) -> dict[int, TrailingActuals]:
@@ -284,18 +252,6 @@ def resolve_inputs(
 
 
 # --------------------------------------------------------------------------- the goal
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Goal:
-    """Result of the goal formula for one whole period.
-
-    ``customers`` is ``C = R*m/ASP``; ``leads`` is ``L``; ``value`` is ``G_val`` in dollars.
-    """
-
-    customers: Decimal
-    leads: int
-    value: Decimal
 
 
 def compute_goal(
@@ -456,39 +412,6 @@ def prorate(
 
 
 # --------------------------------------------------------------------------- goal versions
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GoalVersion:
-    """One immutable goal of one agreement for one period.
-
-    ``computed`` is the formula's result for a whole period; ``proration`` scales it when the
-    agreement starts on ``effective_from`` inside the period; ``carried_over`` (leads) and
-    ``carried_over_value`` (dollars) add a share of an earlier shortfall. ``reissued_from`` names
-    the version whose numbers were kept because the inputs failed; ``note`` says why.
-    """
-
-    agreement: str
-    period: str
-    version: int
-    computed: Goal
-    inputs: ResolvedGoalInputs
-    proration: Decimal = ONE
-    effective_from: date | None = None
-    carried_over: Decimal = ZERO
-    carried_over_value: Decimal = ZERO
-    reissued_from: int | None = None
-    note: str | None = None
-
-    @property
-    def leads_goal(self) -> int:
-        """Leads owed in the period: ``ceil(L * proration + carried_over)``."""
-        return ceil_guarded(Decimal(self.computed.leads) * self.proration + self.carried_over)
-
-    @property
-    def value_goal(self) -> Decimal:
-        """Implied value owed in the period: ``G_val * proration + carried_over_value``."""
-        return self.computed.value * self.proration + self.carried_over_value
 
 
 class GoalOutcome(StrEnum):

@@ -20,8 +20,7 @@ Design notes (why the schema looks like this):
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -33,7 +32,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -52,8 +50,9 @@ NAMING_CONVENTION: Final = {
 
 #: 64-bit keys on PostgreSQL; SQLite only auto-increments an ``INTEGER PRIMARY KEY`` (rowid).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-#: Goal figures: exact decimals (money, rates); 20 digits with 6 after the point.
-GoalNumber = Numeric(20, 6)
+#: Goal figures (money, rates, proration) as the text of the exact ``Decimal``: ``Numeric`` rounds
+#: to its scale on PostgreSQL and to a float on SQLite, and a goal version must read back equal.
+DecimalText = String(64)
 
 CrmId = String(64)
 Name = String(100)
@@ -233,24 +232,32 @@ class LeadCycleRow(Base):
 
 
 class GoalVersionRow(Base):
+    """One published :class:`~sla_sync.domain.GoalVersion` and its publication facts.
+
+    ``version`` is the engine's number, counted per agreement across periods. ``computed_*`` is
+    the formula's result for the whole period; ``inputs`` maps each goal input's name to
+    ``{"value": <decimal text>, "source": ..., "months": ...}`` (``null`` when not set).
+    """
+
     __tablename__ = "goal_versions"
-    __table_args__ = (UniqueConstraint("agreement", "period", "version", name="uq_goal_versions"),)
+    __table_args__ = (UniqueConstraint("agreement", "version", name="uq_goal_versions"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     agreement: Mapped[str] = mapped_column(Name)
     period: Mapped[str] = mapped_column(String(16))
     version: Mapped[int]
-    frozen: Mapped[bool]
-    mql_goal: Mapped[Decimal] = mapped_column(GoalNumber)
-    value_goal: Mapped[Decimal | None] = mapped_column(GoalNumber)
-    revenue_goal: Mapped[Decimal | None] = mapped_column(GoalNumber)
-    average_deal_size: Mapped[Decimal | None] = mapped_column(GoalNumber)
-    lead_to_customer_rate: Mapped[Decimal | None] = mapped_column(GoalNumber)
-    marketing_share: Mapped[Decimal | None] = mapped_column(GoalNumber)
-    self_sourced_leads: Mapped[Decimal | None] = mapped_column(GoalNumber)
-    carried_credit: Mapped[Decimal] = mapped_column(GoalNumber)
+    computed_leads: Mapped[int]
+    computed_customers: Mapped[str] = mapped_column(DecimalText)
+    computed_value: Mapped[str] = mapped_column(DecimalText)
     inputs: Mapped[dict[str, Any]]
+    proration: Mapped[str] = mapped_column(DecimalText)
+    effective_from: Mapped[date | None]
+    carried_over: Mapped[str] = mapped_column(DecimalText)
+    carried_over_value: Mapped[str] = mapped_column(DecimalText)
+    reissued_from: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime]
+    frozen: Mapped[bool]
 
 
 class PeriodAttainmentRow(Base):

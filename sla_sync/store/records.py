@@ -1,8 +1,8 @@
 """Value types and errors of the store's own aggregates.
 
-Inputs from the CRM and engine results use :mod:`sla_sync.domain`; the records here describe
-what only the store keeps (goal versions, the outbox, alerts, runs, quarantine). All frozen; all
-instants aware UTC.
+Inputs from the CRM and engine results (goal versions included) use :mod:`sla_sync.domain`; the
+records here describe what only the store keeps (publication and freezing of goal versions, the
+outbox, alerts, runs, quarantine). All frozen; all instants aware UTC.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sla_sync.domain import Attainment, Lead
+from sla_sync.domain import Attainment, GoalVersion, Lead
 
 
 class StoreError(Exception):
@@ -49,35 +48,14 @@ class LeadVersion:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GoalFigures:
-    """The numbers of one goal version. ``mql_goal`` is N; the rest are the formula's inputs.
+class StoredGoalVersion:
+    """A published goal version with what only the store knows about it.
 
-    ``carried_credit`` is a shortfall carried in from an earlier period (consequence action).
+    ``goal`` is the engine's version exactly as published; ``published_at`` is when it was
+    stored; ``frozen`` is set on every version of a period once the period's goal is frozen.
     """
 
-    mql_goal: Decimal
-    value_goal: Decimal | None = None
-    revenue_goal: Decimal | None = None
-    average_deal_size: Decimal | None = None
-    lead_to_customer_rate: Decimal | None = None
-    marketing_share: Decimal | None = None
-    self_sourced_leads: Decimal | None = None
-    carried_credit: Decimal = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GoalVersion:
-    """One published goal of an agreement for a period (``period`` like ``2026-11``).
-
-    ``version`` counts from 1 per (agreement, period); ``inputs`` records where the figures came
-    from (fixed values, trailing-actuals windows, ...), as JSON-compatible data.
-    """
-
-    agreement: str
-    period: str
-    version: int
-    figures: GoalFigures
-    inputs: Mapping[str, Any]
+    goal: GoalVersion
     published_at: datetime
     frozen: bool
 

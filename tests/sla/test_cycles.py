@@ -383,7 +383,13 @@ CASES: list[Case] = [
         history(mql("2025-06-02 09:00"), status("unqualified", "2025-06-02 11:00")),
         policy(),
         "2025-06-02 12:00",
-        {"state": BREACHED, "breached_at": _at("2025-06-02 10:00"), "cancel_reason": None},
+        {
+            "state": BREACHED,
+            "breached_at": _at("2025-06-02 10:00"),
+            # The breach stands; the reason records what stopped the clock after it.
+            "cancel_reason": "disqualified",
+            "stopped_at": _at("2025-06-02 11:00"),
+        },
     ),
     Case(
         "T34-met-then-deleted-stays-met",

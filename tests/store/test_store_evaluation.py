@@ -1,18 +1,31 @@
-"""Engine results: cycles and attainment round-trip exactly; goal versions freeze."""
+"""Engine results: cycles, attainment and goal versions round-trip exactly; goals freeze."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sla_sync.domain import Attainment, CycleKind, CycleState, LeadCycle, Ratio, ScopeKind
+from sla_sync.domain import (
+    Attainment,
+    CycleKind,
+    CycleState,
+    Goal,
+    GoalVersion,
+    InputSource,
+    LeadCycle,
+    Ratio,
+    ResolvedGoalInputs,
+    ResolvedInput,
+    ScopeKind,
+)
 from sla_sync.store import repositories as repo
-from sla_sync.store.records import GoalFigures, GoalPeriodFrozenError, NotFoundError
+from sla_sync.store.records import GoalPeriodFrozenError, NotFoundError, StoredGoalVersion
 
 T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -167,63 +180,105 @@ def test_attainment_round_trip_and_close(session: Session) -> None:
     assert record.closed_at == closed_at
 
 
-def figures(**changes: object) -> GoalFigures:
-    values: dict[str, object] = {
-        "mql_goal": Decimal("100"),
-        "value_goal": Decimal("5000.50"),
-        "revenue_goal": Decimal("5000"),
-        "average_deal_size": Decimal("100"),
-        "lead_to_customer_rate": Decimal("0.5"),
-        "marketing_share": Decimal("1"),
-    }
-    values.update(changes)
-    return GoalFigures(**values)  # type: ignore[arg-type]
+THIRD = Decimal(1) / Decimal(3)  # 0.3333333333333333333333333333: no Numeric scale keeps it
+
+GOAL = GoalVersion(
+    agreement="na-inbound",
+    period="2026-12",
+    version=7,
+    computed=Goal(
+        customers=Decimal(50000) / Decimal(3), leads=121, value=Decimal("1234567.890123456789")
+    ),
+    inputs=ResolvedGoalInputs(
+        revenue_goal=ResolvedInput(
+            value=Decimal(150000) / Decimal(9), source=InputSource.TRAILING, months=3
+        ),
+        average_deal_size=ResolvedInput(value=Decimal("1000.00"), source=InputSource.FIXED),
+        lead_to_customer_rate=ResolvedInput(value=THIRD, source=InputSource.TRAILING, months=6),
+        marketing_share=ResolvedInput(value=Decimal("0.70"), source=InputSource.FIXED),
+        self_sourced_leads=ResolvedInput(
+            value=Decimal(12) * 3 / 52, source=InputSource.TRAILING, months=12
+        ),
+    ),
+    proration=Decimal(10) / Decimal(21),
+    effective_from=date(2026, 12, 14),
+    carried_over=Decimal("4.5"),
+    carried_over_value=Decimal("2.50E+2"),
+    reissued_from=6,
+    note="goal inputs failed (r unknown); numbers of version 6 kept",
+)
+
+
+def test_goal_version_round_trips_exactly(session: Session) -> None:
+    assert repo.current_goal(session, "na-inbound", "2026-12") is None
+    published = repo.publish_goal_version(session, GOAL, published_at=T0)
+    assert published == StoredGoalVersion(goal=GOAL, published_at=T0, frozen=False)
+    session.commit()
+    session.expunge_all()
+
+    stored = repo.current_goal(session, "na-inbound", "2026-12")
+    assert stored == published
+    assert stored is not None
+    # Equal and identical: every Decimal keeps its digits and exponent, not just its value.
+    assert repr(stored.goal) == repr(GOAL)
+    assert stored.goal.inputs.lead_to_customer_rate.value.as_tuple() == THIRD.as_tuple()
+    assert stored.goal.leads_goal == GOAL.leads_goal
+    assert stored.goal.value_goal == GOAL.value_goal
+
+
+def test_goal_version_without_optional_fields_round_trips(session: Session) -> None:
+    bare = GoalVersion(
+        agreement="na-inbound",
+        period="2027-01",
+        version=1,
+        computed=Goal(customers=Decimal(50), leads=100, value=Decimal(5000)),
+        inputs=ResolvedGoalInputs(
+            revenue_goal=ResolvedInput(value=Decimal(5000), source=InputSource.FIXED),
+            average_deal_size=ResolvedInput(value=Decimal(100), source=InputSource.FIXED),
+            lead_to_customer_rate=ResolvedInput(value=Decimal("0.5"), source=InputSource.FIXED),
+        ),
+    )
+    repo.publish_goal_version(session, bare, published_at=T0)
+    session.commit()
+    session.expunge_all()
+    (stored,) = repo.goal_history(session, "na-inbound", "2027-01")
+    assert repr(stored.goal) == repr(bare)
 
 
 def test_goal_versions_publish_and_freeze(session: Session) -> None:
-    assert repo.current_goal(session, "na-inbound", "2026-12") is None
-    v1 = repo.publish_goal_version(
-        session,
-        agreement="na-inbound",
-        period="2026-12",
-        figures=figures(),
-        published_at=T0,
-        inputs={"average_deal_size": {"trailing_months": 3}},
-    )
-    assert v1.version == 1 and not v1.frozen
+    v1 = repo.publish_goal_version(session, replace(GOAL, version=1), published_at=T0)
     v2 = repo.publish_goal_version(
         session,
-        agreement="na-inbound",
-        period="2026-12",
-        figures=figures(mql_goal=Decimal("104"), carried_credit=Decimal("4")),
+        replace(GOAL, version=2, carried_over=Decimal(4)),
         published_at=T0 + timedelta(days=1),
     )
-    assert v2.version == 2
     session.commit()
     session.expunge_all()
-    current = repo.current_goal(session, "na-inbound", "2026-12")
-    assert current == v2
-    assert current is not None and current.figures.lead_to_customer_rate == Decimal("0.5")
-    assert [g.version for g in repo.goal_history(session, "na-inbound", "2026-12")] == [1, 2]
-    assert repo.goal_history(session, "na-inbound", "2026-12")[0].inputs == {
-        "average_deal_size": {"trailing_months": 3}
-    }
+    assert repo.current_goal(session, "na-inbound", "2026-12") == v2
+    assert repo.goal_history(session, "na-inbound", "2026-12") == [v1, v2]
 
     frozen = repo.freeze_goal_period(session, "na-inbound", "2026-12")
-    assert frozen.version == 2 and frozen.frozen
+    assert frozen == replace(v2, frozen=True)
     assert repo.freeze_goal_period(session, "na-inbound", "2026-12") == frozen
+    assert all(stored.frozen for stored in repo.goal_history(session, "na-inbound", "2026-12"))
     with pytest.raises(GoalPeriodFrozenError, match="frozen at version 2"):
         repo.publish_goal_version(
-            session,
-            agreement="na-inbound",
-            period="2026-12",
-            figures=figures(),
-            published_at=T0 + timedelta(days=2),
+            session, replace(GOAL, version=3), published_at=T0 + timedelta(days=2)
         )
     # Another period is unaffected.
-    other = repo.publish_goal_version(
-        session, agreement="na-inbound", period="2027-01", figures=figures(), published_at=T0
+    january = repo.publish_goal_version(
+        session, replace(GOAL, period="2027-01", version=3), published_at=T0
     )
-    assert other.version == 1
+    assert not january.frozen
     with pytest.raises(NotFoundError):
         repo.freeze_goal_period(session, "na-inbound", "1999-01")
+
+
+def test_goal_version_numbers_are_unique_per_agreement(session: Session) -> None:
+    repo.publish_goal_version(session, replace(GOAL, version=1), published_at=T0)
+    repo.publish_goal_version(session, replace(GOAL, agreement="emea", version=1), published_at=T0)
+    session.commit()
+    with pytest.raises(IntegrityError):
+        repo.publish_goal_version(
+            session, replace(GOAL, period="2027-01", version=1), published_at=T0
+        )
