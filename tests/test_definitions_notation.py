@@ -176,6 +176,14 @@ def test_parse_duration(text: str, expected: Duration) -> None:
     assert parse_duration(text) == expected
 
 
+@pytest.mark.parametrize("unit", list(DurationUnit))
+def test_a_duration_prints_as_the_configuration_writes_it(unit: DurationUnit) -> None:
+    # Messages and reports show durations with str(); ops must be able to paste them back.
+    duration = Duration(7, unit)
+    assert str(duration) == f"7 {unit.value}"
+    assert parse_duration(str(duration)) == duration
+
+
 @pytest.mark.parametrize(
     ("value", "says"),
     [
