@@ -228,7 +228,12 @@ class LeadCycle:
     counts qualifying touches (depth cycles) and ``attempts_required`` the target.
     ``cancel_reason`` says why a ``CANCELLED`` cycle was cancelled, and for a ``BREACHED`` one
     which episode end (recycled, disqualified, merged, deleted, reassigned) stopped its clock after
-    the breach; it is ``None`` when a touch or decision stopped the clock.
+    the breach; it is ``None`` when a touch or decision stopped the clock. ``escalated_at`` is the
+    instant a breached cycle still unstopped ``ClockRules.escalate_after`` past its breach was
+    escalated to the owner's manager (set once <= ``as_of``). ``next_check_at`` is the next
+    instant after ``as_of`` at which the cycle changes without any new input (its warning,
+    deadline or escalation): the worker re-evaluates it then. ``None`` when nothing is pending
+    (final, or paused: resuming is an input change).
     """
 
     lead_id: str
@@ -251,6 +256,8 @@ class LeadCycle:
     attempts: int = 0
     attempts_required: int | None = None
     cancel_reason: str | None = None
+    escalated_at: datetime | None = None
+    next_check_at: datetime | None = None
 
     @property
     def late_by(self) -> timedelta | None:

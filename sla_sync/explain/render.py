@@ -159,6 +159,8 @@ def _cycle_note(cycle: LeadCycle, zone: ZoneInfo) -> str:
         late = cycle.late_by
         suffix = f", stopped {_hours_minutes(int(late.total_seconds()))} late" if late else ""
         notes.append(f"breached at {_local(cycle.breached_at, zone)}{suffix}")
+    if cycle.escalated_at is not None:
+        notes.append(f"escalated {_local(cycle.escalated_at, zone)}")
     if cycle.warning_at is not None and cycle.state is not CycleState.MET:
         notes.append(f"warned {_local(cycle.warning_at, zone)}")
     if cycle.paused_seconds:
@@ -305,6 +307,8 @@ def cycle_json(cycle: LeadCycle) -> dict[str, Any]:
         "first_touch_at": utc_iso(cycle.first_touch_at),
         "stopped_at": utc_iso(cycle.stopped_at),
         "breached_at": utc_iso(cycle.breached_at),
+        "escalated_at": utc_iso(cycle.escalated_at),
+        "next_check_at": utc_iso(cycle.next_check_at),
         "target_seconds": cycle.target_seconds,
         "business_seconds": cycle.business_seconds,
         "paused_seconds": cycle.paused_seconds,

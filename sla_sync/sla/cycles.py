@@ -218,10 +218,44 @@ def _warning(
     return at
 
 
+def _escalation(ctx: _kinds.Context, clock: Clock, outcome: _kinds.Outcome) -> datetime | None:
+    """When a breached cycle escalates: ``escalate_after`` past the breach, if still unstopped."""
+    delay = ctx.policy.clock.escalate_after
+    if delay is None or outcome.state is not CycleState.BREACHED or outcome.breached_at is None:
+        return None
+    at = clock.deadline(outcome.breached_at, delay, outcome.pauses)
+    if outcome.stopped_at is not None and outcome.stopped_at <= at:
+        return None  # a late touch or an episode end came first: nothing to escalate
+    return at
+
+
+def _next_check(
+    ctx: _kinds.Context,
+    seg: _kinds.Segment,
+    clock: Clock,
+    outcome: _kinds.Outcome,
+    escalation: datetime | None,
+) -> datetime | None:
+    """The next instant after ``as_of`` the cycle changes with no new input."""
+    as_of = ctx.timeline.as_of
+    pending: list[datetime] = []
+    if outcome.state is CycleState.RUNNING:
+        if outcome.deadline is not None:
+            pending.append(outcome.deadline)
+        if ctx.policy.clock.warn_at:
+            fraction = ctx.policy.clock.warn_at[0]
+            pending.append(clock.part(seg.start, outcome.duration, fraction, outcome.pauses))
+    if escalation is not None:
+        pending.append(escalation)
+    future = [at for at in pending if at > as_of]
+    return min(future) if future else None
+
+
 def _finish(
     ctx: _kinds.Context, kind: CycleKind, seg: _kinds.Segment, clock: Clock, outcome: _kinds.Outcome
 ) -> LeadCycle:
     """Measure ``outcome`` and attribute it to its accountable owner."""
+    escalation = _escalation(ctx, clock, outcome)
     running, paused = clock.elapsed(
         seg.start, outcome.measure_end, outcome.duration.unit, outcome.pauses
     )
@@ -251,4 +285,6 @@ def _finish(
         attempts=outcome.attempts,
         attempts_required=outcome.attempts_required,
         cancel_reason=outcome.cancel_reason,
+        escalated_at=escalation if escalation and escalation <= ctx.timeline.as_of else None,
+        next_check_at=_next_check(ctx, seg, clock, outcome, escalation),
     )

@@ -202,7 +202,7 @@ class LeadCycleRow(Base):
         ),
         Index("ix_lead_cycles_lead", "connection_id", "lead_crm_id"),
         # The evaluate step's "open cycles whose deadline has passed" scan.
-        Index("ix_lead_cycles_open", "state", "deadline_at"),
+        Index("ix_lead_cycles_due", "connection_id", "next_check_at"),
         Index("ix_lead_cycles_period", "agreement", "started_at"),
     )
 
@@ -228,6 +228,8 @@ class LeadCycleRow(Base):
     attempts: Mapped[int]
     attempts_required: Mapped[int | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(255))
+    escalated_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]
     evaluated_at: Mapped[datetime]
 
 

@@ -1222,6 +1222,87 @@ CASES += [
     ),
 ]
 
+# Escalation and re-evaluation instants. NY9-17, target 60 business minutes from Mon 09:00:
+# deadline 10:00; with escalate_after 30 business minutes the manager is escalated at 10:30.
+ESCALATE = {"escalate_after": Duration(30, BM)}
+CASES += [
+    Case(
+        "escalated-when-still-untouched-past-the-delay",
+        history(mql("2025-06-02 09:00")),
+        policy(**ESCALATE),
+        "2025-06-02 11:00",
+        {"state": BREACHED, "escalated_at": _at("2025-06-02 10:30"), "next_check_at": None},
+    ),
+    Case(
+        "escalation-pending-is-the-next-check",
+        history(mql("2025-06-02 09:00")),
+        policy(**ESCALATE),
+        "2025-06-02 10:10",
+        {"state": BREACHED, "escalated_at": None, "next_check_at": _at("2025-06-02 10:30")},
+    ),
+    Case(
+        "escalation-follows-business-time-overnight",
+        history(mql("2025-06-02 16:30")),
+        policy(**ESCALATE),
+        "2025-06-03 12:00",
+        # deadline Tue 09:30 (30 min Mon + 30 min Tue), escalation 30 business minutes later
+        {"state": BREACHED, "escalated_at": _at("2025-06-03 10:00")},
+    ),
+    Case(
+        "late-touch-before-the-escalation-cancels-it",
+        history(mql("2025-06-02 09:00"), touch("2025-06-02 10:20")),
+        policy(**ESCALATE),
+        "2025-06-02 12:00",
+        {"state": BREACHED, "escalated_at": None, "next_check_at": None},
+    ),
+    Case(
+        "late-touch-after-the-escalation-keeps-it",
+        history(mql("2025-06-02 09:00"), touch("2025-06-02 11:00")),
+        policy(**ESCALATE),
+        "2025-06-02 12:00",
+        {"state": BREACHED, "escalated_at": _at("2025-06-02 10:30")},
+    ),
+    Case(
+        "no-escalation-without-a-delay",
+        history(mql("2025-06-02 09:00")),
+        policy(),
+        "2025-06-02 12:00",
+        {"state": BREACHED, "escalated_at": None, "next_check_at": None},
+    ),
+    Case(
+        "running-next-check-is-the-warning-first",
+        history(mql("2025-06-02 09:00")),
+        policy(warn_at=(0.75,)),
+        "2025-06-02 09:10",
+        {"state": RUNNING, "next_check_at": _at("2025-06-02 09:45")},
+    ),
+    Case(
+        "running-next-check-is-the-deadline-once-warned",
+        history(mql("2025-06-02 09:00")),
+        policy(warn_at=(0.75,)),
+        "2025-06-02 09:50",
+        {
+            "state": RUNNING,
+            "warning_at": _at("2025-06-02 09:45"),
+            "next_check_at": _at("2025-06-02 10:00"),
+        },
+    ),
+    Case(
+        "paused-has-no-next-check-resuming-is-an-input",
+        history(mql("2025-06-02 09:00"), status(PAUSE, "2025-06-02 09:20")),
+        policy(),
+        "2025-06-02 12:00",
+        {"state": PAUSED, "next_check_at": None},
+    ),
+    Case(
+        "met-has-no-next-check",
+        history(mql("2025-06-02 09:00"), touch("2025-06-02 09:10")),
+        policy(warn_at=(0.75,), **ESCALATE),
+        "2025-06-02 09:20",
+        {"state": MET, "next_check_at": None, "escalated_at": None},
+    ),
+]
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_cycle_case(case: Case) -> None:

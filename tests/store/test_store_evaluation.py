@@ -61,6 +61,8 @@ FULL = speed(
     attempts=3,
     attempts_required=5,
     cancel_reason=None,
+    escalated_at=T0 + timedelta(hours=1),
+    next_check_at=T0 + timedelta(hours=3),
 )
 
 
@@ -97,25 +99,45 @@ def test_save_cycles_rejects_misfiled_cycles(session: Session, connection_id: in
 
 
 def test_due_cycles_and_period_filters(session: Session, connection_id: int) -> None:
+    # next_check_at is what the engine projected: the next warning, deadline or escalation.
+    soon, tomorrow = T0 + timedelta(minutes=30), T0 + timedelta(days=1)
     cycles = {
-        "due": [speed("due", deadline_at=T0 + timedelta(minutes=30))],
-        "warned": [speed("warned", warning_at=T0, deadline_at=T0 + timedelta(days=1))],
-        "later": [speed("later", deadline_at=T0 + timedelta(days=1))],
+        "due": [speed("due", deadline_at=soon, next_check_at=soon)],
+        "warning-due": [speed("warning-due", deadline_at=tomorrow, next_check_at=soon)],
+        "escalation-due": [
+            speed("escalation-due", state=CycleState.BREACHED, breached_at=T0, next_check_at=soon)
+        ],
+        "later": [speed("later", deadline_at=tomorrow, next_check_at=tomorrow)],
         "done": [speed("done", state=CycleState.MET, deadline_at=T0)],
         "old": [
-            speed("old", started_at=T0 - timedelta(days=40), deadline_at=T0 + timedelta(days=1))
+            speed(
+                "old",
+                started_at=T0 - timedelta(days=40),
+                deadline_at=tomorrow,
+                next_check_at=tomorrow,
+            )
         ],
     }
     repo.save_cycles(session, connection_id, cycles, agreement="na-inbound", evaluated_at=T0)
     as_of = T0 + timedelta(hours=1)
-    assert repo.due_cycle_leads(session, connection_id, as_of=as_of) == {"due", "warned"}
+    assert repo.due_cycle_leads(session, connection_id, as_of=as_of) == {
+        "due",
+        "warning-due",
+        "escalation-due",
+    }
     november = repo.load_cycles(
         session,
         agreement="na-inbound",
         started_from=datetime(2026, 11, 1, tzinfo=BERLIN),
         started_before=datetime(2026, 12, 1, tzinfo=BERLIN),
     )
-    assert {c.lead_id for c in november} == {"due", "warned", "later", "done"}
+    assert {c.lead_id for c in november} == {
+        "due",
+        "warning-due",
+        "escalation-due",
+        "later",
+        "done",
+    }
     with pytest.raises(ValueError, match="connection_id"):
         repo.load_cycles(session, lead_ids=["due"])
 

@@ -30,7 +30,6 @@ from sla_sync.store.repositories._upsert import chunks, dedupe_last, insert_for
 # --------------------------------------------------------------------------- lead cycles
 
 _CYCLE_KEY = ("agreement", "connection_id", "lead_crm_id", "kind", "number")
-_OPEN_STATES = (CycleState.RUNNING.value, CycleState.PAUSED.value)
 
 
 def save_cycles(
@@ -127,12 +126,11 @@ def load_cycles(
 
 
 def due_cycle_leads(session: Session, connection_id: int, *, as_of: datetime) -> set[str]:
-    """Leads with an open (running or paused) cycle whose deadline or warning is at or before
-    ``as_of``: they need re-evaluation even if no input changed."""
+    """Leads with a cycle whose ``next_check_at`` (a warning, deadline or escalation the engine
+    projected) is at or before ``as_of``: they need re-evaluation even if no input changed."""
     stmt = select(LeadCycleRow.lead_crm_id).where(
         LeadCycleRow.connection_id == connection_id,
-        LeadCycleRow.state.in_(_OPEN_STATES),
-        (LeadCycleRow.deadline_at <= as_of) | (LeadCycleRow.warning_at <= as_of),
+        LeadCycleRow.next_check_at <= as_of,
     )
     return set(session.scalars(stmt.distinct()))
 
@@ -160,6 +158,8 @@ def _cycle_row(connection_id: int, c: LeadCycle, evaluated_at: datetime) -> dict
         "attempts": c.attempts,
         "attempts_required": c.attempts_required,
         "cancel_reason": c.cancel_reason,
+        "escalated_at": c.escalated_at,
+        "next_check_at": c.next_check_at,
         "evaluated_at": evaluated_at,
     }
 
@@ -186,6 +186,8 @@ def _cycle(r: LeadCycleRow) -> LeadCycle:
         attempts=r.attempts,
         attempts_required=r.attempts_required,
         cancel_reason=r.cancel_reason,
+        escalated_at=r.escalated_at,
+        next_check_at=r.next_check_at,
     )
 
 

@@ -177,6 +177,8 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("attempts_required", sa.Integer(), nullable=True),
         sa.Column("cancel_reason", sa.String(length=255), nullable=True),
+        sa.Column("escalated_at", UtcDateTime(), nullable=True),
+        sa.Column("next_check_at", UtcDateTime(), nullable=True),
         sa.Column("evaluated_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["connection_id"],
@@ -190,7 +192,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_lead_cycles_lead", "lead_cycles", ["connection_id", "lead_crm_id"])
-    op.create_index("ix_lead_cycles_open", "lead_cycles", ["state", "deadline_at"])
+    op.create_index("ix_lead_cycles_due", "lead_cycles", ["connection_id", "next_check_at"])
     op.create_index("ix_lead_cycles_period", "lead_cycles", ["agreement", "started_at"])
 
     op.create_table(
