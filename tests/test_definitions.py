@@ -847,3 +847,284 @@ def test_sales_without_any_commitment() -> None:
     problem = at(check_config_text(text), "agreements[0].sales")
     assert "no commitment" in problem.message
     assert problem.line == line_of(text, "sales: {}")
+
+
+# --------------------------------------------------------------------------- only real problems
+
+BROKEN_FILE = """\
+connections:
+  - name: hs
+    kind: hubspot
+    token: pat-na1-11111111-2222-3333-4444-555555555555
+agreements:
+  - id: a
+    parties: {provider: marketing, recipient: sales}
+    reporting: {period: month, timezone: America/New_York}
+    connections: [hs, sf]
+    calendar: ny
+    calendars:
+      ny:
+        timezone: America/New_York
+        hours: {mon: ["9-17"], tue-fri: ["09:00-17:00"]}
+        holidays: {country: ZZ}
+    sales:
+      speed:
+        tiers:
+          - tier: A
+            target: 30 business_minutes
+          - tier: B
+            when: lead_score >= 50
+            target: 4 business_hours
+          - tier: C
+            when: lead_score >= 80 and lead_score < 50
+            target: 1 fortnight
+    marketing:
+      goal: {revenue_goal: 5000, average_deal_size: 100, lead_to_customer_rate: 0}
+"""
+
+
+def test_a_file_with_many_problems_gets_each_once_and_nothing_else(tmp_path: Path) -> None:
+    file = tmp_path / "broken.yaml"
+    file.write_text(BROKEN_FILE, encoding="utf-8")
+    problems = check_config_file(file)
+    tiers = "agreements[0].sales.speed.tiers"
+    expected = [
+        # a consequence of the literal token (the secret's message names token_env too)
+        (2, "connections[0].token_env", "required key is missing"),
+        (4, "connections[0].token", "literal secret not allowed"),
+        (9, "agreements[0].connections[1]", "undefined connection 'sf'"),
+        (14, "agreements[0].calendars.ny.hours.mon", '"9-17" is not HH:MM-HH:MM'),
+        (15, "agreements[0].calendars.ny.holidays.country", '"ZZ"'),
+        (22, f"{tiers}[1].when", "tier B can never match: tiers[0] (tier A) comes first"),
+        (25, f"{tiers}[2].when", "tier C can never match: lead_score: no number satisfies"),
+        (26, f"{tiers}[2].target", "unknown duration unit 'fortnight'"),
+        (28, "agreements[0].marketing.goal.lead_to_customer_rate", "must be greater than 0"),
+    ]
+    assert [(p.line, p.path) for p in problems] == [(line, path) for line, path, _ in expected]
+    for problem, (_, _, says) in zip(problems, expected, strict=True):
+        assert says in problem.message, str(problem)
+    assert all("Tuple should have" not in p.message for p in problems)
+    assert not any(p.path in ("connections", "agreements") for p in problems)
+
+
+@dataclass(frozen=True)
+class Exactly:
+    """Edits ``(old, new)`` applied to ``base`` must give problems at exactly the paths of
+    ``expect`` (path -> text its message contains): every real problem, and no consequence of
+    another one."""
+
+    edits: tuple[tuple[str, str], ...]
+    expect: dict[str, str]
+    base: str = TEXT
+
+
+SPEED = "sales: {acceptance: {within: 1 business_days}}"
+
+EXACTLY: dict[str, Exactly] = {
+    # cascades: a list whose items are all invalid is not also "too short"
+    "list with only invalid items": Exactly(
+        (
+            (
+                SPEED,
+                (
+                    "sales: {speed: {tiers: [{tier: A}]}, touches: {kinds: [fax]}}\n"
+                    "    consequences: [{metric: speed, below: 50%, actions: [{}]}]"
+                ),
+            ),
+        ),
+        {
+            "agreements[0].sales.speed.tiers[0].target": "required key is missing",
+            "agreements[0].sales.touches.kinds[0]": "'call'",
+            "agreements[0].consequences[0].actions[0]": "exactly one of",
+        },
+        MINIMAL,
+    ),
+    "only connection and only agreement invalid": Exactly(
+        (
+            (
+                "  - {name: hs, kind: hubspot, token_env: HS_TOKEN}",
+                "  - {name: hs, kind: pipedrive}",
+            ),
+            ("parties: {provider: m, recipient: s}", "parties: {provider: m}"),
+        ),
+        {
+            "connections[0].kind": "hubspot or salesforce",
+            "agreements[0].parties.recipient": "required key is missing",
+        },
+        MINIMAL,
+    ),
+    # cascades: a misspelt key is not also "missing" for the checks that need its value
+    "misspelt default calendar": Exactly(
+        (("    calendar: london\n", "    calender: london\n"),),
+        {"agreements[1].calender": "did you mean 'calendar'?"},
+    ),
+    "misspelt commitment": Exactly(
+        (
+            (
+                SPEED,
+                (
+                    "sales: {sped: {tiers: [{tier: A, target: 1 hours}]}}\n"
+                    "    consequences: [{metric: speed, below: 50%, actions: [{notify: [x]}]}]"
+                ),
+            ),
+        ),
+        {"agreements[0].sales.sped": "did you mean 'speed'?"},
+        MINIMAL,
+    ),
+    "misspelt when does not make a catch-all rule": Exactly(
+        (
+            (
+                SPEED,
+                (
+                    "sales:\n      speed:\n        tiers:\n"
+                    "          - {tier: A, whn: lead_score > 5, target: 1 hours}\n"
+                    "          - {tier: B, when: lead_score > 9, target: 2 hours}\n"
+                    "          - {tier: C, target: 3 hours}\n"
+                    "          - {tier: D, target: 4 hours}"
+                ),
+            ),
+        ),
+        {
+            "agreements[0].sales.speed.tiers[0].whn": "did you mean 'when'?",
+            "agreements[0].sales.speed.tiers[3]": "tiers[2] (tier C) comes first",
+        },
+        MINIMAL,
+    ),
+    "invalid commitment still is one": Exactly(
+        (
+            (
+                SPEED,
+                (
+                    "sales: {speed: {tiers: [{tier: A, target: 1 fortnight}]}}\n"
+                    "    consequences: [{metric: speed, below: 50%, actions: [{notify: [x]}]}]"
+                ),
+            ),
+        ),
+        {"agreements[0].sales.speed.tiers[0].target": "unknown duration unit 'fortnight'"},
+        MINIMAL,
+    ),
+    # gating: each check runs on the valid parts, whatever else is invalid
+    "tiers despite a bad target, calendar and goal": Exactly(
+        (
+            ("when: lead_score >= 50", "when: lead_score >= 80 and lead_score < 50"),
+            ("target: 2 business_days", "target: 2 fortnights"),
+            ("revenue_goal: 200000", "revenue_goal: lots"),
+            ("calendar: ny-sales\n    team_calendars", "calendar: nyc\n    team_calendars"),
+        ),
+        {
+            "agreements[0].calendar": "undefined calendar 'nyc'",
+            "agreements[0].marketing.goal.revenue_goal": "expected a number",
+            "agreements[0].sales.speed.tiers[1].when": "tier B can never match",
+            "agreements[0].sales.speed.tiers[2].target": "unknown duration unit",
+        },
+    ),
+    "tier without a valid name still shadows": Exactly(
+        (("- tier: B\n            when: lead_score >= 50\n", "- tier: ''\n"),),
+        {
+            "agreements[0].sales.speed.tiers[1].tier": "at least 1 character",
+            "agreements[0].sales.speed.tiers[2]": "tiers[1] comes first and has no condition",
+        },
+    ),
+    "scope despite invalid teams": Exactly(
+        (
+            (
+                "    scope:\n      when: employees >= 1000",
+                '    scope:\n      teams: [""]\n      when: employees >= 1000 and employees < 10',
+            ),
+        ),
+        {
+            "agreements[2].scope.teams[0]": "at least 1 character",
+            "agreements[2].scope.when": "the scope matches no lead",
+        },
+    ),
+    "consequences despite an invalid goal": Exactly(
+        (
+            ("revenue_goal: 200000", "revenue_goal: lots"),
+            (
+                "below: 75%\n        actions:\n          - escalate: [cro]",
+                "below: 90%\n        actions:\n          - escalate: [cro]",
+            ),
+            ("lead_to_customer_rate: 5%", "lead_to_customer_rate: 0"),
+            ("metric: acceptance", "metric: depth"),
+        ),
+        {
+            "agreements[0].marketing.goal.revenue_goal": "expected a number",
+            "agreements[0].consequences[1].below": "same metric and threshold",
+            "agreements[1].marketing.goal.lead_to_customer_rate": "greater than 0",
+            "agreements[1].consequences[1].metric": "no depth commitment",
+        },
+    ),
+    "lead definition overlap despite invalid values": Exactly(
+        (
+            ("sql: {stages: [converted]}", "sql: {stages: [converted], statuses: [x]}"),
+            (
+                "disqualified: {statuses: [Closed - Not Converted]}",
+                "disqualified: {statuses: [Closed - Not Converted, marketing QUALIFIED, []]}",
+            ),
+        ),
+        {
+            "agreements[1].lead_definition.sql.statuses": "unknown key 'statuses'",
+            "agreements[1].lead_definition.disqualified.statuses[2]": "valid string",
+            "agreements[1].lead_definition.disqualified.statuses": "also means MQL",
+        },
+    ),
+    "pacing calendar despite an invalid goal": Exactly(
+        (
+            ("revenue_goal: 200000", "revenue_goal: lots"),
+            (
+                "pacing: {basis: business_days, calendar: ny-sales}",
+                "pacing: {basis: business_days, calendar: nyc}",
+            ),
+        ),
+        {
+            "agreements[0].marketing.goal.revenue_goal": "expected a number",
+            "agreements[0].marketing.pacing.calendar": "undefined calendar 'nyc'",
+        },
+    ),
+    "clock despite invalid values": Exactly(
+        (
+            ("warn_at: [50%, 75%]", "warn_at: [100%, 75%, 0.75]"),
+            ("cancel_statuses: [duplicate]", "cancel_statuses: [duplicate, Meeting_Booked]"),
+            ("reassignment: per_owner", "reassignment: round_robin"),
+        ),
+        {
+            "agreements[0].sales.clock.warn_at[0]": "outside (0, 1)",
+            "agreements[0].sales.clock.warn_at[2]": "listed twice",
+            "agreements[0].sales.clock.cancel_statuses": "both pauses and cancels",
+            "agreements[0].sales.clock.reassignment": "'record_clock' or 'per_owner'",
+        },
+    ),
+    "salesforce credentials despite an invalid setting": Exactly(
+        (
+            ("    private_key_env: SALESFORCE_PRIVATE_KEY ", "    # private key removed "),
+            ('api_version: "62.0"', 'api_version: "62"'),
+        ),
+        {
+            "connections[1].private_key_env": "auth jwt needs private_key_env",
+            "connections[1].api_version": "should match pattern",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(EXACTLY), ids=list(EXACTLY))
+def test_every_real_problem_and_no_consequence(case: str) -> None:
+    exactly = EXACTLY[case]
+    text = exactly.base
+    for old, new in exactly.edits:
+        text = edit(old, new, text)
+    problems = check_config_text(text)
+    assert {p.path for p in problems} == set(exactly.expect), "\n".join(map(str, problems))
+    for path, says in exactly.expect.items():
+        problem = at(problems, path)
+        assert says in problem.message, str(problem)
+        assert problem.line is not None
+
+
+def test_a_list_that_is_really_empty_is_reported() -> None:
+    text = edit(SPEED, "sales: {speed: {tiers: []}, touches: {kinds: []}}", MINIMAL)
+    problems = check_config_text(text)
+    assert {p.path: p.message for p in problems} == {
+        "agreements[0].sales.speed.tiers": "needs at least 1 item",
+        "agreements[0].sales.touches.kinds": "needs at least 1 item",
+    }

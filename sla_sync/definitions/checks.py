@@ -1,8 +1,10 @@
 """Checks that need more than one value: references, duplicates, rules that can never match.
 
-Each function takes the validated specs (or ``None`` where a part failed validation: its schema
-problems are already reported, and checks that need it are skipped rather than guessed) and adds
-problems at the exact path of the offending value.
+Each function takes the raw (secret-redacted) data of one part and reads the values it needs one
+by one with :mod:`sla_sync.definitions.partial`: a check runs on every value that is valid and
+skips only the values that are not (their schema problems are already reported) or that cannot be
+known, so one bad value neither hides the other problems of its part nor adds a problem that is a
+mere consequence of it.
 
 Decisions worth knowing:
 
@@ -19,20 +21,33 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from sla_sync.definitions.conditions import contradiction, format_when, implies
-from sla_sync.definitions.connections import HubSpotConnection, SalesforceConnection
+from sla_sync.definitions.connections import (
+    REQUIRED_CREDENTIALS,
+    SalesforceConnection,
+    effective_login_host,
+)
 from sla_sync.definitions.models import (
+    ActionSpec,
     AgreementSpec,
-    ClockSpec,
     ConsequenceSpec,
+    GoalSpec,
     LeadDefinitionSpec,
     MarketingSpec,
+    PacingSpec,
     SalesSpec,
     ScopeSpec,
-    SpeedSpec,
+    StagesAndStatuses,
+    TierSpec,
 )
+from sla_sync.definitions.partial import NAME, UNKNOWN, section, valid_items, value
 from sla_sync.definitions.problems import Path, Problems, format_path
-from sla_sync.sla.policy import ActionKind, Metric, PacingBasis
+from sla_sync.definitions.scalars import OpenFraction
+from sla_sync.sla.policy import Condition, Metric, PacingBasis
+
+_FRACTION = TypeAdapter[float](OpenFraction)
 
 
 @dataclass
@@ -68,31 +83,40 @@ def duplicates(
 # --------------------------------------------------------------------------- connections
 
 
-def check_connection(
-    spec: HubSpotConnection | SalesforceConnection, path: Path, problems: Problems
-) -> None:
+def check_connection(raw: Mapping[str, Any], path: Path, problems: Problems) -> None:
     """Credentials the chosen auth flow needs, and login host consistency (Salesforce)."""
-    if not isinstance(spec, SalesforceConnection):
+    if raw.get("kind") != "salesforce":
         return
+
+    def known(key: str) -> Any:
+        return value(SalesforceConnection, raw, key)
+
     for credential in ("username", "consumer_key"):
-        if getattr(spec, credential) and getattr(spec, f"{credential}_env"):
+        literal, env = known(credential), known(f"{credential}_env")
+        if isinstance(literal, str) and literal and isinstance(env, str):
             problems.add(
                 (*path, f"{credential}_env"), f"give {credential} or {credential}_env, not both"
             )
-    for credential in spec.required_credentials():
-        literal = credential in ("username", "consumer_key") and getattr(spec, credential)
-        if not literal and not getattr(spec, f"{credential}_env"):
+    auth = known("auth")
+    for credential in REQUIRED_CREDENTIALS.get(auth, ()) if isinstance(auth, str) else ():
+        literal = known(credential) if credential in ("username", "consumer_key") else None
+        env = known(f"{credential}_env")
+        if literal is UNKNOWN or env is UNKNOWN:
+            continue
+        if not literal and not env:
             problems.add(
                 (*path, f"{credential}_env"),
-                f"auth {spec.auth} needs {credential}_env (the variable carrying the "
+                f"auth {auth} needs {credential}_env (the variable carrying the "
                 f"{credential.replace('_', ' ')})",
             )
-    host = spec.login_host
-    if host and spec.sandbox and host == "login.salesforce.com":
+    host, sandbox = known("login_host"), known("sandbox")
+    if host is UNKNOWN or sandbox is UNKNOWN:
+        return
+    if host and sandbox and host == "login.salesforce.com":
         problems.add(
             (*path, "login_host"), "sandbox: true logs in at test.salesforce.com or a My Domain"
         )
-    if spec.auth == "client_credentials" and spec.effective_login_host() in (
+    if auth == "client_credentials" and effective_login_host(host, sandbox) in (
         "login.salesforce.com",
         "test.salesforce.com",
     ):
@@ -106,27 +130,14 @@ def check_connection(
 # --------------------------------------------------------------------------- agreements
 
 
-@dataclass
-class AgreementParts:
-    """The validated parts of one agreement; ``None`` where validation failed."""
-
-    raw: Mapping[str, Any]
-    spec: AgreementSpec | None
-    scope: ScopeSpec | None
-    lead_definition: LeadDefinitionSpec | None
-    marketing: MarketingSpec | None
-    sales: SalesSpec | None
-
-
 def check_agreement(
-    parts: AgreementParts,
+    raw: Mapping[str, Any],
     path: Path,
     names: Names,
     local_calendars: Iterable[str],
     problems: Problems,
 ) -> None:
-    """All cross-value checks of one agreement."""
-    raw = parts.raw
+    """All cross-value checks of one agreement (``raw``: its data as written)."""
     calendars = names.calendars | set(local_calendars)
 
     connections = raw.get("connections")
@@ -142,188 +153,234 @@ def check_agreement(
         if isinstance(name, str | int) and str(name) not in calendars:
             problems.add(at, f"undefined calendar {str(name)!r}{_known(calendars)}")
 
-    default = raw.get("calendar")
-    if default is not None:
-        calendar_ref(default, (*path, "calendar"))
+    if raw.get("calendar") is not None:
+        calendar_ref(raw["calendar"], (*path, "calendar"))
     team_calendars = raw.get("team_calendars")
     if isinstance(team_calendars, dict):
         for team, name in team_calendars.items():
             calendar_ref(name, (*path, "team_calendars", str(team)))
+    default = value(AgreementSpec, raw, "calendar")  # a name, None (omitted) or UNKNOWN
 
-    if parts.scope is not None:
-        _check_scope(parts.scope, team_calendars, (*path, "scope"), problems)
-    if parts.lead_definition is not None:
-        _check_lead_definition(parts.lead_definition, (*path, "lead_definition"), problems)
-    if parts.marketing is not None:
-        _check_marketing(parts.marketing, default, (*path, "marketing"), problems, calendar_ref)
-    if parts.sales is not None:
-        if default is None:
-            problems.add(
-                (*path, "calendar"),
-                "sales commitments are measured in a calendar: name the default calendar "
-                "(calendar: <name>)",
-            )
-        _check_sales(parts.sales, (*path, "sales"), problems)
-    if parts.spec is not None:
-        _check_consequences(parts.spec, (*path, "consequences"), problems)
+    scope = section(AgreementSpec, raw, "scope")
+    if isinstance(scope, Mapping):
+        _check_scope(scope, team_calendars, (*path, "scope"), problems)
+    lead_definition = section(AgreementSpec, raw, "lead_definition")
+    if isinstance(lead_definition, Mapping):
+        _check_lead_definition(lead_definition, (*path, "lead_definition"), problems)
+    marketing = section(AgreementSpec, raw, "marketing")
+    if isinstance(marketing, Mapping):
+        _check_marketing(marketing, default, (*path, "marketing"), problems, calendar_ref)
+    if raw.get("sales") is not None and default is None:
+        problems.add(
+            (*path, "calendar"),
+            "sales commitments are measured in a calendar: name the default calendar "
+            "(calendar: <name>)",
+        )
+    sales = section(AgreementSpec, raw, "sales")
+    if isinstance(sales, Mapping):
+        _check_sales(sales, (*path, "sales"), problems)
+    committed = {
+        Metric.MARKETING: marketing is not None,
+        Metric.SPEED: _commits(sales, "speed"),
+        Metric.DEPTH: _commits(sales, "depth"),
+        Metric.ACCEPTANCE: _commits(sales, "acceptance"),
+    }
+    consequences = raw.get("consequences")
+    if isinstance(consequences, list):
+        _check_consequences(consequences, committed, (*path, "consequences"), problems)
 
 
 def _known(names: set[str]) -> str:
     return f" (defined: {', '.join(sorted(names))})" if names else " (none is defined)"
 
 
-def _check_scope(scope: ScopeSpec, team_calendars: object, path: Path, problems: Problems) -> None:
-    reason = contradiction(scope.when)
+def _commits(sales: object, key: str) -> bool:
+    """Whether the agreement has (or may have: unknown counts) sales commitment ``key``."""
+    if sales is None:
+        return False
+    return section(SalesSpec, sales, key) is not None
+
+
+def _names(raw: object, key: str) -> set[str]:
+    """The valid names listed under ``key`` of the mapping ``raw``, case-folded."""
+    items = raw.get(key) if isinstance(raw, Mapping) else None
+    return {name.strip().casefold() for _, name in valid_items(NAME, items)}
+
+
+def _check_scope(
+    scope: Mapping[str, Any], team_calendars: object, path: Path, problems: Problems
+) -> None:
+    when = value(ScopeSpec, scope, "when")
+    reason = contradiction(when) if isinstance(when, tuple) else None
     if reason:
         problems.add((*path, "when"), f"the scope matches no lead: {reason}")
-    if scope.teams and isinstance(team_calendars, dict):
+    teams = value(ScopeSpec, scope, "teams")
+    if isinstance(teams, tuple) and teams and isinstance(team_calendars, dict):
         for team in team_calendars:
-            if str(team) not in scope.teams:
+            if str(team) not in teams:
                 problems.add(
                     (*path[:-1], "team_calendars", str(team)),
                     f"team {str(team)!r} is not in scope.teams, so this calendar never applies",
                 )
 
 
-def _check_lead_definition(spec: LeadDefinitionSpec, path: Path, problems: Problems) -> None:
-    if spec.mql is not None and not (spec.mql.stages or spec.mql.statuses):
-        problems.add((*path, "mql"), "no stage or status means MQL: no lead would ever count")
-    mql = spec.mql
-    if mql is None:
+def _check_lead_definition(spec: Mapping[str, Any], path: Path, problems: Problems) -> None:
+    mql = section(LeadDefinitionSpec, spec, "mql")
+    if not isinstance(mql, Mapping):  # omitted (the defaults) or invalid
         return
-    for other in ("disqualified", "recycle", "accepted"):
-        section = getattr(spec, other)
-        if section is None:
-            continue
-        for kind in ("stages", "statuses"):
-            clash = _fold_set(getattr(mql, kind)) & _fold_set(getattr(section, kind))
-            if clash:
-                problems.add(
-                    (*path, other, kind),
-                    f"{', '.join(sorted(clash))} also means MQL: a lead cannot be both",
-                )
-    if spec.rejected is not None:
-        clash = _fold_set(mql.statuses) & _fold_set(spec.rejected.statuses)
+    stages = value(StagesAndStatuses, mql, "stages")
+    statuses = value(StagesAndStatuses, mql, "statuses")
+    if stages == () and statuses == ():
+        problems.add((*path, "mql"), "no stage or status means MQL: no lead would ever count")
+    others = [
+        (other, kind)
+        for other in ("disqualified", "recycle", "accepted")
+        for kind in ("stages", "statuses")
+    ]
+    others.append(("rejected", "statuses"))
+    for other, kind in others:
+        clash = _names(mql, kind) & _names(spec.get(other), kind)
         if clash:
             problems.add(
-                (*path, "rejected", "statuses"),
+                (*path, other, kind),
                 f"{', '.join(sorted(clash))} also means MQL: a lead cannot be both",
             )
 
 
-def _fold_set(values: Iterable[str]) -> set[str]:
-    return {v.strip().casefold() for v in values}
-
-
 def _check_marketing(
-    spec: MarketingSpec, default_calendar: object, path: Path, problems: Problems, calendar_ref: Any
+    spec: Mapping[str, Any],
+    default_calendar: object,
+    path: Path,
+    problems: Problems,
+    calendar_ref: Any,
 ) -> None:
-    goal = spec.goal
-    if goal.marketing_share is not None and goal.self_sourced_leads is not None:
+    goal = section(MarketingSpec, spec, "goal")
+    share = value(GoalSpec, goal, "marketing_share")
+    own = value(GoalSpec, goal, "self_sourced_leads")
+    if share not in (None, UNKNOWN) and own not in (None, UNKNOWN):
         problems.add(
             (*path, "goal", "self_sourced_leads"),
             "give marketing_share or self_sourced_leads, not both",
         )
-    pacing = spec.pacing
-    if pacing.calendar is not None:
-        calendar_ref(pacing.calendar, (*path, "pacing", "calendar"))
-    elif pacing.basis is PacingBasis.BUSINESS_DAYS and default_calendar is None:
+    pacing = section(MarketingSpec, spec, "pacing")
+    calendar = value(PacingSpec, pacing, "calendar")
+    basis = value(PacingSpec, pacing, "basis")
+    if isinstance(calendar, str):
+        calendar_ref(calendar, (*path, "pacing", "calendar"))
+    elif calendar is None and basis is PacingBasis.BUSINESS_DAYS and default_calendar is None:
         problems.add(
             (*path, "pacing"),
             "business_days pacing needs a calendar: set pacing.calendar or the agreement's "
             "calendar (or use basis: calendar_days)",
         )
-    if spec.value_field is not None and not spec.value_weights:
+    value_field = value(MarketingSpec, spec, "value_field")
+    weights = spec.get("value_weights")
+    if isinstance(value_field, str) and value(MarketingSpec, spec, "value_weights") == {}:
         problems.add(
             (*path, "value_field"), "value_field is set but value_weights is empty or missing"
         )
-    if spec.value_weights and spec.value_field is None:
+    if isinstance(weights, Mapping) and weights and value_field is None:
         problems.add(
             (*path, "value_weights"), "value_weights need value_field (the lead field they key on)"
         )
-    if spec.default_value is not None and spec.value_field is None:
+    if spec.get("default_value") is not None and value_field is None:
         problems.add((*path, "default_value"), "default_value needs value_field and value_weights")
 
 
-def _check_sales(spec: SalesSpec, path: Path, problems: Problems) -> None:
-    if spec.speed is None and spec.depth is None and spec.acceptance is None:
+def _check_sales(spec: Mapping[str, Any], path: Path, problems: Problems) -> None:
+    if all(section(SalesSpec, spec, k) is None for k in ("speed", "depth", "acceptance")):
         problems.add(path, "no commitment: give at least one of speed, depth, acceptance")
-    if spec.speed is not None:
-        _check_tiers(spec.speed, (*path, "speed", "tiers"), problems)
-    _check_clock(spec.clock, (*path, "clock"), problems)
+    speed = section(SalesSpec, spec, "speed")
+    tiers = speed.get("tiers") if isinstance(speed, Mapping) else None
+    if isinstance(tiers, list):
+        _check_tiers(tiers, (*path, "speed", "tiers"), problems)
+    clock = section(SalesSpec, spec, "clock")
+    if isinstance(clock, Mapping):
+        _check_clock(clock, (*path, "clock"), problems)
 
 
-def _check_tiers(speed: SpeedSpec, path: Path, problems: Problems) -> None:
+def _check_tiers(tiers: list[Any], path: Path, problems: Problems) -> None:
     """Rules that can never match: contradictory, or shadowed by an earlier rule that every lead
-    matching this one already matches (first match wins)."""
-    for index, rule in enumerate(speed.tiers):
-        here = (*path, index, "when") if rule.when else (*path, index)
-        reason = contradiction(rule.when)
-        if reason:
-            problems.add(here, f"tier {rule.tier} can never match: {reason}")
+    matching this one already matches (first match wins).
+
+    Every tier whose ``when`` is known takes part, whatever else is wrong with it or its
+    neighbours; a tier whose ``when`` is not known is left out (it can neither be shown to
+    shadow a later tier nor to be shadowed)."""
+    earlier_rules: list[tuple[int, str | None, tuple[Condition, ...]]] = []
+    for index, rule in enumerate(tiers):
+        when = value(TierSpec, rule, "when")
+        if not isinstance(when, tuple):
             continue
-        for earlier_index, earlier in enumerate(speed.tiers[:index]):
-            if not implies(rule.when, earlier.when):
+        tier = value(TierSpec, rule, "tier")
+        name = tier if isinstance(tier, str) else None
+        what = f"tier {name}" if name is not None else f"tiers[{index}]"
+        here = (*path, index, "when") if when else (*path, index)
+        earlier_rules.append((index, name, when))
+        reason = contradiction(when)
+        if reason:
+            problems.add(here, f"{what} can never match: {reason}")
+            continue
+        for earlier_index, earlier_name, earlier_when in earlier_rules[:-1]:
+            if not implies(when, earlier_when):
                 continue
-            if earlier.when:
+            earlier = f"tiers[{earlier_index}]"
+            if earlier_when:
+                label = f"tier {earlier_name}: " if earlier_name is not None else ""
                 why = (
-                    f"every lead matching {format_when(rule.when)!r} also matches "
-                    f"tiers[{earlier_index}] (tier {earlier.tier}: "
-                    f"{format_when(earlier.when)!r}), which comes first"
+                    f"every lead matching {format_when(when)!r} also matches "
+                    f"{earlier} ({label}{format_when(earlier_when)!r}), which comes first"
                 )
             else:
-                why = (
-                    f"tiers[{earlier_index}] (tier {earlier.tier}) comes first and has no "
-                    "condition, so it takes every lead"
-                )
-            problems.add(here, f"tier {rule.tier} can never match: {why}")
+                label = f" (tier {earlier_name})" if earlier_name is not None else ""
+                why = f"{earlier}{label} comes first and has no condition, so it takes every lead"
+            problems.add(here, f"{what} can never match: {why}")
             break
 
 
-def _check_clock(clock: ClockSpec, path: Path, problems: Problems) -> None:
-    clash = _fold_set(clock.pause_statuses) & _fold_set(clock.cancel_statuses)
+def _check_clock(clock: Mapping[str, Any], path: Path, problems: Problems) -> None:
+    clash = _names(clock, "pause_statuses") & _names(clock, "cancel_statuses")
     if clash:
         problems.add(
             (*path, "cancel_statuses"),
             f"{', '.join(sorted(clash))} both pauses and cancels the clock; choose one",
         )
     seen: set[float] = set()
-    for index, fraction in enumerate(clock.warn_at):
+    for index, fraction in valid_items(_FRACTION, clock.get("warn_at")):
         if fraction in seen:
             problems.add((*path, "warn_at", index), f"warning at {fraction:.0%} is listed twice")
         seen.add(fraction)
 
 
-def _check_consequences(spec: AgreementSpec, path: Path, problems: Problems) -> None:
-    committed = {
-        Metric.MARKETING: spec.marketing is not None,
-        Metric.SPEED: spec.sales is not None and spec.sales.speed is not None,
-        Metric.DEPTH: spec.sales is not None and spec.sales.depth is not None,
-        Metric.ACCEPTANCE: spec.sales is not None and spec.sales.acceptance is not None,
-    }
+def _check_consequences(
+    consequences: list[Any], committed: Mapping[Metric, bool], path: Path, problems: Problems
+) -> None:
     seen: dict[tuple[Metric, float], int] = {}
-    for index, consequence in enumerate(spec.consequences):
+    for index, consequence in enumerate(consequences):
         here = (*path, index)
-        if not committed[consequence.metric]:
+        metric = value(ConsequenceSpec, consequence, "metric")
+        if not isinstance(metric, Metric):
+            continue
+        if not committed[metric]:
             problems.add(
                 (*here, "metric"),
-                f"the agreement has no {consequence.metric.value} commitment, so this "
+                f"the agreement has no {metric.value} commitment, so this "
                 "consequence can never fire",
             )
-        key = (consequence.metric, consequence.below)
-        if key in seen:
-            problems.add(
-                (*here, "below"),
-                f"same metric and threshold as consequences[{seen[key]}]; merge their actions",
-            )
-        seen.setdefault(key, index)
-        _check_actions(consequence, here, problems)
-
-
-def _check_actions(consequence: ConsequenceSpec, path: Path, problems: Problems) -> None:
-    for index, action in enumerate(consequence.actions):
-        if action.kind is ActionKind.CARRY_SHORTFALL and consequence.metric is not Metric.MARKETING:
-            problems.add(
-                (*path, "actions", index, "carry_shortfall"),
-                "carry_shortfall carries marketing's shortfall: use it with metric: marketing",
-            )
+        below = value(ConsequenceSpec, consequence, "below")
+        if isinstance(below, float):
+            key = (metric, below)
+            if key in seen:
+                problems.add(
+                    (*here, "below"),
+                    f"same metric and threshold as consequences[{seen[key]}]; merge their actions",
+                )
+            seen.setdefault(key, index)
+        actions = consequence.get("actions")
+        if metric is Metric.MARKETING or not isinstance(actions, list):
+            continue
+        for action_index, action in enumerate(actions):
+            if value(ActionSpec, action, "carry_shortfall") not in (None, UNKNOWN):
+                problems.add(
+                    (*here, "actions", action_index, "carry_shortfall"),
+                    "carry_shortfall carries marketing's shortfall: use it with metric: marketing",
+                )

@@ -166,9 +166,7 @@ class SalesforceConnection(ConnectionSpec):
 
     def effective_login_host(self) -> str:
         """``login_host`` or the default for ``sandbox``."""
-        if self.login_host:
-            return self.login_host
-        return "test.salesforce.com" if self.sandbox else "login.salesforce.com"
+        return effective_login_host(self.login_host, self.sandbox)
 
     def resolve_credentials(
         self, read_secret: SecretReader, environ: Mapping[str, str] | None = None
@@ -182,11 +180,22 @@ class SalesforceConnection(ConnectionSpec):
 
     def required_credentials(self) -> tuple[str, ...]:
         """Credentials ``auth`` needs (``security_token`` is optional: IP-allowlisted orgs)."""
-        return {
-            "password": ("username", "password"),
-            "jwt": ("username", "consumer_key", "private_key"),
-            "client_credentials": ("consumer_key", "consumer_secret"),
-        }[self.auth]
+        return REQUIRED_CREDENTIALS[self.auth]
+
+
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "password": ("username", "password"),
+    "jwt": ("username", "consumer_key", "private_key"),
+    "client_credentials": ("consumer_key", "consumer_secret"),
+}
+"""Salesforce ``auth`` -> the credentials it needs."""
+
+
+def effective_login_host(login_host: str | None, sandbox: bool) -> str:
+    """The Salesforce login host: ``login_host`` or the default for ``sandbox``."""
+    if login_host:
+        return login_host
+    return "test.salesforce.com" if sandbox else "login.salesforce.com"
 
 
 Connection = Annotated[HubSpotConnection | SalesforceConnection, Field(discriminator="kind")]

@@ -5,7 +5,9 @@ raises for bad input), :func:`load_config` returns :class:`SlaSyncConfig` or rai
 :class:`ConfigError` listing them. Steps: YAML (syntax, duplicate keys, line index) -> literal
 secrets (reported and redacted before anything can echo them) -> schema (pydantic, whole file) ->
 cross-value checks per part (each connection, calendar and agreement separately, so one broken
-part does not hide the problems of the others) -> policies.
+part does not hide the problems of the others; within a part each check runs on the values that
+are valid, see :mod:`~sla_sync.definitions.partial`) -> policies. A schema error that is only a
+consequence of another (a list "too short" because its items are invalid) is dropped.
 """
 
 from __future__ import annotations
@@ -16,26 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from sla_sync.definitions.build import build_agreement
 from sla_sync.definitions.calendars import build_calendars
-from sla_sync.definitions.checks import (
-    AgreementParts,
-    Names,
-    check_agreement,
-    check_connection,
-    duplicates,
-)
+from sla_sync.definitions.checks import Names, check_agreement, check_connection, duplicates
 from sla_sync.definitions.connections import (
-    Connection,
     HubSpotConnection,
     SalesforceConnection,
     SecretReader,
     Spec,
 )
-from sla_sync.definitions.models import AGREEMENT_SECTIONS, AgreementSpec, ConfigSpec
+from sla_sync.definitions.models import AgreementSpec, ConfigSpec
 from sla_sync.definitions.problems import ConfigError, ConfigProblem, Path, Problems
 from sla_sync.definitions.secrets import SECRET_KEYS, scan_comment_lines, scan_secrets
 from sla_sync.definitions.source import read_source
@@ -43,8 +38,6 @@ from sla_sync.sla.policy import AgreementPolicy
 
 if TYPE_CHECKING:
     from sla_sync.sla.calendar import BusinessCalendar
-
-_CONNECTION = TypeAdapter[HubSpotConnection | SalesforceConnection](Connection)
 
 
 @dataclass(frozen=True)
@@ -175,6 +168,8 @@ def _analyse(text: str) -> _Analysis:
         result.spec = ConfigSpec.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
+            if _is_cascade(error, data):
+                continue
             path, message = _translate(error, data)
             if not any(path[: len(s)] == s for s in secret_paths):
                 problems.add(path, message)
@@ -199,9 +194,8 @@ def _check_parts(data: dict[str, Any], result: _Analysis) -> None:
     duplicates(raw_agreements, "id", ("agreements",), "agreement id", problems)
 
     for index, raw in enumerate(raw_connections):
-        connection = _quiet(_CONNECTION, raw)
-        if connection is not None:
-            check_connection(connection, ("connections", index), problems)
+        if isinstance(raw, dict):
+            check_connection(raw, ("connections", index), problems)
 
     result.calendars = build_calendars(_shaped(raw_calendars), ("calendars",), problems)
 
@@ -213,17 +207,7 @@ def _check_parts(data: dict[str, Any], result: _Analysis) -> None:
         local = raw.get("calendars")
         local = _shaped(local) if isinstance(local, dict) else {}
         result.local_calendars.append(build_calendars(local, (*path, "calendars"), problems))
-        spec = _quiet(TypeAdapter(AgreementSpec), raw)
-        sections: dict[str, Any] = {}
-        for key, model in AGREEMENT_SECTIONS.items():
-            if spec is not None:
-                sections[key] = getattr(spec, key)
-            elif key in raw:
-                sections[key] = _quiet(TypeAdapter(model), raw[key])
-            else:
-                sections[key] = model() if key in ("scope", "lead_definition") else None
-        parts = AgreementParts(raw=raw, spec=spec, **sections)
-        check_agreement(parts, path, names, local, problems)
+        check_agreement(raw, path, names, local, problems)
 
 
 def _shaped(sources: dict[Any, Any]) -> dict[str, Any]:
@@ -234,15 +218,6 @@ def _shaped(sources: dict[Any, Any]) -> dict[str, Any]:
         if isinstance(v, dict)
         or (isinstance(v, list) and v and all(isinstance(i, dict) for i in v))
     }
-
-
-def _quiet(adapter: TypeAdapter[Any], value: Any) -> Any:
-    """``adapter.validate_python(value)`` or ``None``; its errors are already reported by the
-    whole-file validation."""
-    try:
-        return adapter.validate_python(value)
-    except ValidationError:
-        return None
 
 
 def _load(text: str, source: str) -> SlaSyncConfig:
@@ -296,11 +271,35 @@ def _translate(error: ErrorDetails, data: Any) -> tuple[Path, str]:
         message = "kind must be hubspot or salesforce"
     elif kind == "missing":
         message = "required key is missing"
+    elif kind == "too_short":
+        minimum = (error.get("ctx") or {}).get("min_length", 1)
+        message = f"needs at least {minimum} item{'' if minimum == 1 else 's'}"
     elif kind == "extra_forbidden":
         message = _unknown_key(str(path[-1]) if path else "")
     elif kind in ("value_error", "assertion_error"):
         message = message.split(", ", 1)[1] if ", " in message else message
     return tuple(path), message
+
+
+def _is_cascade(error: ErrorDetails, data: Any) -> bool:
+    """Whether ``error`` is only a consequence of other errors: pydantic counts the items of a
+    list *after* validation, so a list whose only item is invalid is also "too short" although
+    the document has the item (whose own problem is reported)."""
+    if error["type"] != "too_short":
+        return False
+    node: Any = data
+    found = False  # whether the last step is in the document: the container itself
+    for step in error["loc"]:
+        if isinstance(node, dict) and _has_key(node, step):
+            node, found = node[_key(node, step)], True
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node, found = node[step], True
+        else:
+            found = False  # a step that is not in the data (a union tag)
+    minimum = (error.get("ctx") or {}).get("min_length")
+    if not (found and isinstance(node, list | dict) and isinstance(minimum, int)):
+        return False
+    return len(node) >= minimum
 
 
 def _has_key(node: dict[Any, Any], step: str | int) -> bool:

@@ -257,16 +257,7 @@ class ConfigSpec(Spec):
     agreements: Annotated[tuple[AgreementSpec, ...], Field(min_length=1)]
 
 
-# Sections of an agreement re-validated one by one when the agreement as a whole is invalid.
-AGREEMENT_SECTIONS: dict[str, Any] = {
-    "scope": ScopeSpec,
-    "lead_definition": LeadDefinitionSpec,
-    "marketing": MarketingSpec,
-    "sales": SalesSpec,
-}
-
 __all__ = [
-    "AGREEMENT_SECTIONS",
     "AcceptanceSpec",
     "ActionSpec",
     "AgreementSpec",
