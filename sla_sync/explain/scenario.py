@@ -10,7 +10,7 @@ problems are collected before failing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -112,6 +112,17 @@ class _Reader:
             self.fail(f"{path}.{key}", "expected a list")
             return []
         return value
+
+    def entries(
+        self, container: Mapping[str, Any], key: str, path: str
+    ) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+        """``(index, path, entry)`` for each object in the list ``container[key]``; other items
+        are reported and skipped."""
+        for index, item in enumerate(self.items(container, key, path)):
+            item_path = f"{path}.{key}[{index}]"
+            entry = self.mapping(item, item_path)
+            if entry is not None:
+                yield index, item_path, entry
 
     def mapping(self, value: object, path: str) -> Mapping[str, Any] | None:
         if isinstance(value, dict):
@@ -262,11 +273,7 @@ def _read_lifecycle(
     reader: _Reader, data: Mapping[str, Any], path: str, lead_id: str
 ) -> list[LifecycleChange]:
     changes: list[LifecycleChange] = []
-    for index, item in enumerate(reader.items(data, "lifecycle", path)):
-        item_path = f"{path}.lifecycle[{index}]"
-        entry = reader.mapping(item, item_path)
-        if entry is None:
-            continue
+    for _, item_path, entry in reader.entries(data, "lifecycle", path):
         at = reader.instant(entry.get("at"), f"{item_path}.at")
         present = [name for name in ("stage", "status") if name in entry]
         if len(present) != 1:
@@ -296,11 +303,7 @@ def _read_owner_changes(
     owners: Mapping[str, Owner],
 ) -> list[OwnerChange]:
     changes: list[OwnerChange] = []
-    for index, item in enumerate(reader.items(data, "owners", path)):
-        item_path = f"{path}.owners[{index}]"
-        entry = reader.mapping(item, item_path)
-        if entry is None:
-            continue
+    for _, item_path, entry in reader.entries(data, "owners", path):
         at = reader.instant(entry.get("at"), f"{item_path}.at")
         owner_id = reader.text(entry.get("owner"), f"{item_path}.owner", optional=True)
         if owner_id is not None and owner_id not in owners:
@@ -318,11 +321,7 @@ def _read_touches(
     owners: Mapping[str, Owner],
 ) -> list[Touch]:
     touches: list[Touch] = []
-    for index, item in enumerate(reader.items(data, "touches", path)):
-        item_path = f"{path}.touches[{index}]"
-        entry = reader.mapping(item, item_path)
-        if entry is None:
-            continue
+    for index, item_path, entry in reader.entries(data, "touches", path):
         at = reader.instant(entry.get("at"), f"{item_path}.at")
         created_at = (
             reader.instant(entry["created_at"], f"{item_path}.created_at")
@@ -361,11 +360,7 @@ def _read_field_changes(
     reader: _Reader, data: Mapping[str, Any], path: str, lead_id: str
 ) -> list[FieldChange]:
     changes: list[FieldChange] = []
-    for index, item in enumerate(reader.items(data, "field_changes", path)):
-        item_path = f"{path}.field_changes[{index}]"
-        entry = reader.mapping(item, item_path)
-        if entry is None:
-            continue
+    for _, item_path, entry in reader.entries(data, "field_changes", path):
         at = reader.instant(entry.get("at"), f"{item_path}.at")
         name = reader.text(entry.get("field"), f"{item_path}.field")
         if at is None or name is None:
