@@ -150,3 +150,113 @@ def _parse_instant(text: str) -> datetime:
     if value.tzinfo is None:
         raise click.BadParameter(f"{text!r} has no time zone; add Z or an offset")
     return value
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+@main.group()
+def sandbox() -> None:
+    """Run the local HubSpot and Salesforce emulators, and generate seed data for them."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--hubspot-port", type=int, default=8081, show_default=True, help="0 = free port.")
+@click.option("--salesforce-port", type=int, default=8443, show_default=True, help="0 = free port.")
+@click.option("--seed", "size", type=click.IntRange(min=0), default=None, help="Seed N leads.")
+def sandbox_serve(host: str, hubspot_port: int, salesforce_port: int, size: int | None) -> None:
+    """Serve both emulators in the foreground until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from sla_sync.sandbox.runner import Sandbox
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        with Sandbox(
+            host=host, hubspot_port=hubspot_port, salesforce_port=salesforce_port, seed=size
+        ) as box:
+            click.echo(box.describe())
+            click.echo("Press Ctrl-C to stop.", err=True)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+    except RuntimeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo("sandbox stopped", err=True)
+
+
+@sandbox.command("seed")
+@click.option("--size", type=click.IntRange(min=0), required=True, help="Number of leads.")
+@click.option("--seed", "seed", type=click.IntRange(min=0), default=7, show_default=True)
+@click.option(
+    "--start", default=None, help="Span start, ISO-8601 with a zone (default 2026-08-01Z)."
+)
+@click.option("--months", type=click.IntRange(1, 36), default=3, show_default=True)
+@click.option("--out", default="-", show_default=True, help="JSON Lines file, or - for stdout.")
+@click.option(
+    "--url", default=None, help="Instead: POST the generator to this emulator's base URL."
+)
+@click.option("--cacert", default=None, help="CA file to trust for an https --url.")
+def sandbox_seed(
+    size: int,
+    seed: int,
+    start: str | None,
+    months: int,
+    out: str,
+    url: str | None,
+    cacert: str | None,
+) -> None:
+    """Generate seed data as JSON Lines ({"kind", "record"} per line), or POST it to an emulator."""
+    from sla_sync.sandbox.seed import SeedSpec, iter_jsonl
+
+    kwargs: dict[str, object] = {"leads": size, "seed": seed, "months": months}
+    if start is not None:
+        kwargs["start"] = _parse_instant(start)
+    spec = SeedSpec(**kwargs)  # type: ignore[arg-type]
+    if url is not None:
+        _post_seed(url, spec.to_payload(), cacert)
+        return
+    if out == "-":
+        sys.stdout.writelines(iter_jsonl(spec))
+        sys.stdout.flush()
+        return
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.writelines(iter_jsonl(spec))
+    click.echo(f"wrote {size} leads to {out}", err=True)
+
+
+def _post_seed(url: str, generator: dict[str, object], cacert: str | None) -> None:
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    target = url.rstrip("/") + "/__sandbox/seed"
+    request = urllib.request.Request(
+        target,
+        data=json.dumps({"generator": generator}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    context = ssl.create_default_context(cafile=cacert) if target.startswith("https") else None
+    try:
+        with urllib.request.urlopen(request, context=context) as response:
+            click.echo(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        click.echo(f"error: {target}: {exc.code} {exc.read().decode(errors='replace')}", err=True)
+        sys.exit(1)
+    except (urllib.error.URLError, OSError) as exc:
+        click.echo(f"error: {target}: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,259 @@
+"""The emulated portal: records per object type, property definitions, owners, associations.
+
+All mutation goes through :class:`Store` under ``store.lock`` (handlers run concurrently). Every
+write stamps ``updatedAt`` and ``lastmodifieddate`` (contacts) / ``hs_lastmodifieddate`` with the
+write instant and appends the changed values to the property history. ``lifecyclestage`` moves
+forward only (unless cleared first); entering a stage stamps ``hs_v2_date_entered_<stage>``, the
+legacy ``hs_lifecyclestage_<stage>_date`` (a portal option) and ``hs_v2_date_exited_<previous>``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sla_sync.sandbox.hubspot.records import Record, Version, normalize
+from sla_sync.sandbox.hubspot.schema import (
+    ASSOCIATION_TYPES,
+    OBJECT_TYPES,
+    PropertyDef,
+    default_groups,
+    default_properties,
+)
+from sla_sync.sandbox.hubspot.wire import HubSpotError
+
+FIRST_OBJECT_ID = 10_001
+LIFECYCLE_DATES = ("hs_v2_date_entered_", "hs_lifecyclestage_")
+
+
+@dataclass
+class Bucket:
+    """The records of one object type; ``order`` holds every id ever created, ascending."""
+
+    records: dict[int, Record] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)
+    props: dict[str, PropertyDef] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def live(self, start: int = 0, archived: bool = False) -> Iterator[Record]:
+        """Records with id >= ``start`` in id order; only archived ones when ``archived``."""
+        for rid in self.order[bisect.bisect_left(self.order, start) :]:
+            rec = self.records.get(rid)
+            if rec is not None and rec.archived is archived:
+                yield rec
+
+
+class Store:
+    """The whole portal. Methods that write expect ``now`` as an ISO-millis string."""
+
+    def __init__(self, *, legacy_lifecycle_dates: bool = True) -> None:
+        self.lock = threading.RLock()
+        self.legacy_lifecycle_dates = legacy_lifecycle_dates
+        self.lenient_engagements = False
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty every store and restore the built-in definitions."""
+        with self.lock:
+            self.buckets: dict[str, Bucket] = {}
+            for t in OBJECT_TYPES:
+                bucket = Bucket()
+                bucket.props = {d.name: d for d in default_properties(t)}
+                bucket.groups = {g["name"]: g for g in default_groups(t)}
+                self.buckets[t] = bucket
+            self.next_id = FIRST_OBJECT_ID
+            self.merged: dict[int, int] = {}  # loser id -> surviving id
+            self.emails: dict[str, int] = {}
+            # (type, id) -> {(other type, other id): association type id}
+            self.assoc: dict[tuple[str, int], dict[tuple[str, int], int]] = {}
+            self.owners: list[dict[str, Any]] = []
+            self.owner_aliases: dict[str, str] = {}  # seed owner id -> owner id
+            self.version = 0  # bumped by every change search results could depend on
+            self.search_cache: dict[tuple[str, str], tuple[int, list[Record]]] = {}
+            self._stage_order: dict[str, int] | None = None
+
+    # ------------------------------------------------------------------ reads
+
+    def stage_order(self) -> dict[str, int]:
+        """Lifecycle stage -> rank, from the ``lifecyclestage`` options."""
+        if self._stage_order is not None:
+            return self._stage_order
+        opts = self.buckets["contacts"].props["lifecyclestage"].options
+        order = {str(o["value"]): int(o.get("displayOrder", i)) for i, o in enumerate(opts)}
+        self._stage_order = order
+        return order
+
+    def resolve(self, object_type: str, rid: int, *, follow_merges: bool) -> Record | None:
+        """The live record ``rid`` (or, with ``follow_merges``, the record it was merged into)."""
+        bucket = self.buckets[object_type]
+        rec = bucket.records.get(rid)
+        if rec is None and follow_merges:
+            seen = 0
+            while rid in self.merged and seen < 100:
+                rid, seen = self.merged[rid], seen + 1
+            rec = bucket.records.get(rid)
+        return rec
+
+    def by_email(self, email: str) -> Record | None:
+        """The live contact with ``email`` (case-insensitive)."""
+        rid = self.emails.get(email.lower())
+        return None if rid is None else self.buckets["contacts"].records.get(rid)
+
+    # ------------------------------------------------------------------ writes
+
+    def prepare(self, object_type: str, props: Mapping[str, Any], current: Record | None) -> Any:
+        """Validated, normalised values for a write (see :func:`records.normalize`)."""
+        lenient = self.lenient_engagements and object_type != "contacts"
+        values = normalize(
+            props,
+            self.buckets[object_type].props,
+            stage_order=self.stage_order(),
+            current=current,
+            lenient=lenient,
+        )
+        email = values.get("email")
+        if object_type == "contacts" and email:
+            other = self.emails.get(email.lower())
+            if other is not None and (current is None or other != current.id):
+                raise HubSpotError(
+                    409, f"Contact already exists. Existing ID: {other}", category="CONFLICT"
+                )
+        return values
+
+    def create(
+        self,
+        object_type: str,
+        values: Mapping[str, str | None],
+        now: str,
+        *,
+        source: str = "API",
+        created_at: str | None = None,
+    ) -> Record:
+        """A new record with prepared ``values`` (``created_at`` backdates it, for seeding)."""
+        rid = self.next_id
+        self.next_id += 1
+        created = created_at or now
+        rec = Record(id=rid, type=object_type, created_at=created, updated_at=created)
+        rec.props["hs_object_id"] = str(rid)
+        if object_type == "contacts":
+            rec.props["createdate"] = created
+        rec.props["hs_createdate"] = created
+        bucket = self.buckets[object_type]
+        bucket.records[rid] = rec
+        bucket.order.append(rid)
+        self.write(rec, values, now, source=source)
+        return rec
+
+    def write(
+        self,
+        rec: Record,
+        values: Mapping[str, str | None],
+        now: str,
+        *,
+        source: str = "API",
+        source_id: str | None = None,
+    ) -> None:
+        """Apply prepared ``values`` at ``now`` and bump the modification stamps."""
+        for name, value in values.items():
+            old = rec.props.get(name)
+            if name == "createdate" and value is not None:
+                rec.created_at = value
+            if value == old:
+                continue
+            if name == "lifecyclestage" and value is not None:
+                self._enter_stage(rec, old, value, now)
+            if name == "email" and rec.type == "contacts":
+                if old:
+                    self.emails.pop(old.lower(), None)
+                if value:
+                    self.emails[value.lower()] = rec.id
+            if name == "hubspot_owner_id" and value is not None:
+                rec.props["hubspot_owner_assigneddate"] = now
+            rec.props[name] = value
+            rec.history.setdefault(name, []).append(Version(value or "", now, source, source_id))
+        self.touch(rec, now)
+
+    def touch(self, rec: Record, now: str) -> None:
+        """Stamp the modification time."""
+        rec.updated_at = now
+        self.version += 1
+        if rec.type == "contacts":
+            rec.props["lastmodifieddate"] = now
+        rec.props["hs_lastmodifieddate"] = now
+
+    def _enter_stage(self, rec: Record, old: str | None, stage: str, now: str) -> None:
+        if old is not None:
+            rec.props[f"hs_v2_date_exited_{old}"] = now
+        rec.props[f"hs_v2_date_entered_{stage}"] = now
+        rec.props["hs_v2_date_entered_current_stage"] = now
+        if self.legacy_lifecycle_dates:
+            rec.props[f"hs_lifecyclestage_{stage}_date"] = now
+
+    def archive(self, rec: Record, now: str) -> None:
+        """Move ``rec`` to the recycle bin."""
+        if rec.archived:
+            return
+        rec.archived, rec.archived_at = True, now
+        self.version += 1
+        email = rec.props.get("email")
+        if email and self.emails.get(email.lower()) == rec.id:
+            del self.emails[email.lower()]
+        rec.updated_at = now
+
+    def merge(self, primary: Record, loser: Record, now: str) -> Record:
+        """Merge ``loser`` into ``primary``: empty values are filled from the loser, the loser's
+        ids join ``hs_merged_object_ids``, its associations move over, and its id resolves to the
+        primary from now on (single GET/PATCH) while batch calls report it as not found.
+        """
+        fill = {
+            k: v
+            for k, v in loser.props.items()
+            if v is not None and primary.props.get(k) is None and k in self._writable(primary)
+        }
+        ids = [i for i in (primary.props.get("hs_merged_object_ids") or "").split(";") if i]
+        ids += [str(loser.id), *(loser.props.get("hs_merged_object_ids") or "").split(";")]
+        del self.buckets[loser.type].records[loser.id]
+        email = loser.props.get("email")
+        if email and self.emails.get(email.lower()) == loser.id:
+            del self.emails[email.lower()]
+        self.merged[loser.id] = primary.id
+        for (ot, oid), type_id in self.assoc.pop((loser.type, loser.id), {}).items():
+            self.associate(primary.type, primary.id, ot, oid, type_id)
+            self.assoc.get((ot, oid), {}).pop((loser.type, loser.id), None)
+        self.write(primary, fill, now)
+        merged = ";".join(dict.fromkeys(i for i in ids if i))
+        primary.props["hs_merged_object_ids"] = merged
+        primary.history.setdefault("hs_merged_object_ids", []).append(
+            Version(merged, now, "CRM_UI")
+        )
+        return primary
+
+    def _writable(self, rec: Record) -> set[str]:
+        from sla_sync.sandbox.hubspot.schema import READ_ONLY
+
+        names = set(self.buckets[rec.type].props) - READ_ONLY - {"createdate", "lifecyclestage"}
+        return {n for n in names if not n.startswith(("hs_v2_", "hs_lifecyclestage_"))}
+
+    # ------------------------------------------------------------------ associations
+
+    def associate(
+        self, from_type: str, from_id: int, to_type: str, to_id: int, type_id: int
+    ) -> None:
+        """Link two records both ways (the reverse carries the reverse type id)."""
+        reverse = ASSOCIATION_TYPES.get((to_type, from_type), type_id)
+        self.version += 1
+        self.assoc.setdefault((from_type, from_id), {})[(to_type, to_id)] = type_id
+        self.assoc.setdefault((to_type, to_id), {})[(from_type, from_id)] = reverse
+
+    def associated(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, int]]:
+        """``[(to id, type id)]`` of live records of ``to_type`` linked to ``from_id``."""
+        bucket = self.buckets[to_type]
+        out = []
+        for (ot, oid), type_id in self.assoc.get((from_type, from_id), {}).items():
+            rec = bucket.records.get(oid) if ot == to_type else None
+            if rec is not None and not rec.archived:
+                out.append((oid, type_id))
+        return sorted(out)

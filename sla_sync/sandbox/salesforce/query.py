@@ -1,0 +1,300 @@
+# ruff: noqa: E501 - verbatim vendor messages/templates and long test literals
+"""Running SOQL against an :class:`~.state.Org`: name resolution, rows, JSON shaping and cursors.
+
+``/query`` hides ``IsDeleted`` rows and archived activities; ``/queryAll`` returns them. Results
+page at 2,000 (or ``batchSize`` from ``Sforce-Query-Options``, 200..2,000) through query locators
+(``01g...-<offset>``); a locator expires after 15 minutes idle on the sandbox clock, and at most
+10 stay open per user (opening more drops the oldest), as on the real service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sla_sync.sandbox.salesforce import soql
+from sla_sync.sandbox.salesforce.schema import ObjectSchema
+from sla_sync.sandbox.salesforce.state import Org, Record
+from sla_sync.sandbox.salesforce.values import to_json
+
+DEFAULT_BATCH = 2000
+MIN_BATCH = 200
+LOCATOR_IDLE = timedelta(minutes=15)
+MAX_CURSORS_PER_USER = 10
+# The fields of the "Name" pseudo-object that polymorphic relationships (Owner, Who) expose.
+NAME_FIELDS = (
+    "Id",
+    "Name",
+    "Type",
+    "Email",
+    "FirstName",
+    "LastName",
+    "IsActive",
+    "Username",
+    "Alias",
+    "Phone",
+    "Title",
+)
+_BATCH_RE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
+
+
+class QueryError(Exception):
+    """A query or locator error: ``code`` and ``message`` for the 400 body."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A selected field: output path (canonical spelling), reader, and relationship info."""
+
+    path: tuple[str, ...]
+    getter: Callable[[Record], Any]
+    # For each relationship hop: (relationship name, reference field, polymorphic?)
+    hops: tuple[tuple[str, str, bool], ...]
+
+
+@dataclass
+class Cursor:
+    rows: list[Record]
+    sobject: str
+    columns: list[Column]
+    user_id: str
+    last_used: datetime
+
+
+@dataclass
+class PreparedQuery:
+    """A compiled query: matching rows (sorted, limited) and the columns to render."""
+
+    schema: ObjectSchema
+    rows: list[Record]
+    columns: list[Column]
+    count_only: bool
+
+
+def batch_size(header: str | None) -> int:
+    """The page size asked for by ``Sforce-Query-Options`` (clamped to 200..2,000)."""
+    if not header:
+        return DEFAULT_BATCH
+    match = _BATCH_RE.search(header)
+    if not match:
+        return DEFAULT_BATCH
+    return max(MIN_BATCH, min(DEFAULT_BATCH, int(match.group(1))))
+
+
+def _no_column(text: str, ref: soql.FieldRef, entity: str) -> soql.SoqlError:
+    if len(ref.path) > 1:
+        detail = (
+            f"Didn't understand relationship '{ref.path[0]}' in field path. If you are attempting to use a "
+            "custom relationship, be sure to append the '__r' after the custom relationship name. Please "
+            "reference your WSDL or the describe call for the appropriate names."
+        )
+    else:
+        detail = (
+            f"No such column '{ref.text}' on entity '{entity}'. If you are attempting to use a custom field, "
+            "be sure to append the '__c' after the custom field name. Please reference your WSDL or the "
+            "describe call for the appropriate names."
+        )
+    return soql.error_at(text, ref.pos, "INVALID_FIELD", detail)
+
+
+class Resolver:
+    """Resolves field paths of one query against the org's schemas into :class:`Column` s."""
+
+    def __init__(self, org: Org, schema: ObjectSchema, text: str) -> None:
+        self.org, self.schema, self.text = org, schema, text
+
+    def column(self, ref: soql.FieldRef) -> tuple[Column, str, bool]:
+        schema: ObjectSchema | None = self.schema
+        hops: list[tuple[str, str, bool]] = []
+        canonical: list[str] = []
+        for depth, part in enumerate(ref.path):
+            last = depth == len(ref.path) - 1
+            if schema is None:  # polymorphic "Name" pseudo-object
+                name = next((n for n in NAME_FIELDS if n.lower() == part.lower()), None)
+                if name is None or not last:
+                    raise _no_column(self.text, ref, "Name")
+                canonical.append(name)
+                return (
+                    self._build(tuple(canonical), hops, name, None),
+                    "id" if name == "Id" else "string",
+                    True,
+                )
+            if last:
+                fdef = schema.field(part)
+                if fdef is None:
+                    raise _no_column(self.text, ref, schema.name)
+                canonical.append(fdef.name)
+                return (
+                    self._build(tuple(canonical), hops, fdef.name, schema),
+                    fdef.type,
+                    fdef.filterable,
+                )
+            rel = schema.relationship(part)
+            if rel is None:
+                raise _no_column(self.text, ref, schema.name)
+            canonical.append(rel.relationship_name or part)
+            polymorphic = len(rel.reference_to) > 1
+            hops.append((rel.relationship_name or part, rel.name, polymorphic))
+            schema = None if polymorphic else self.org.schemas.get(rel.reference_to[0])
+        raise _no_column(self.text, ref, self.schema.name)  # pragma: no cover - loop always returns
+
+    def _build(
+        self,
+        path: tuple[str, ...],
+        hops: list[tuple[str, str, bool]],
+        name: str,
+        schema: ObjectSchema | None,
+    ) -> Column:
+        org = self.org
+        ref_fields = [h[1] for h in hops]
+
+        def getter(record: Record) -> Any:
+            current: Record | None = record
+            for ref_field in ref_fields:
+                current = org.lookup(current.get(ref_field)) if current is not None else None
+            if current is None:
+                return None
+            if schema is None and name == "Type":
+                return org.object_of(current["Id"])
+            return current.get(name)
+
+        return Column(path, getter, tuple(hops))
+
+    def __call__(self, ref: soql.FieldRef) -> soql.Resolved:
+        column, ftype, filterable = self.column(ref)
+        return soql.Resolved(column.getter, ftype, filterable)
+
+
+def prepare(org: Org, text: str, *, include_deleted: bool, now: datetime) -> PreparedQuery:
+    """Parse, resolve and run ``text``. Raises :class:`soql.SoqlError`."""
+    parsed = soql.parse(text)
+    schema = org.schema(parsed.sobject)
+    if schema is None:
+        raise soql.error_at(
+            text,
+            parsed.sobject_pos,
+            "INVALID_TYPE",
+            f"sObject type '{parsed.sobject}' is not supported. If you are attempting to use a custom object, "
+            "be sure to append the '__c' after the entity name. Please reference your WSDL or the describe "
+            "call for the appropriate names.",
+        )
+    resolver = Resolver(org, schema, text)
+    columns: list[Column] = []
+    seen: set[str] = set()
+    for ref in parsed.fields:
+        column, _, _ = resolver.column(ref)
+        key = ".".join(column.path).lower()
+        if key in seen:
+            raise soql.error_at(
+                text, ref.pos, "MALFORMED_QUERY", f"duplicate field selected: {ref.text}"
+            )
+        seen.add(key)
+        columns.append(column)
+    predicate = soql.compile_where(text, parsed.where, resolver, now) if parsed.where else None
+    archivable = "IsArchived" in schema.fields
+    rows = [
+        r
+        for r in org.records[schema.name].values()
+        if (include_deleted or (not r["IsDeleted"] and not (archivable and r.get("IsArchived"))))
+        and (predicate is None or predicate(r))
+    ]
+    if parsed.order:
+        rows = soql.sort_rows(rows, [(resolver(item.field).getter, item) for item in parsed.order])
+    if parsed.offset:
+        rows = rows[parsed.offset :]
+    if parsed.limit is not None:
+        rows = rows[: parsed.limit]
+    return PreparedQuery(schema, rows, columns, parsed.count_only)
+
+
+def render(
+    rows: list[Record], sobject: str, columns: list[Column], base: str, org: Org
+) -> list[dict[str, Any]]:
+    """Records as the REST API shapes them (attributes, nested relationship objects, nulls)."""
+    out = []
+    plain = [col.path[0] for col in columns if not col.hops]
+    nested = [col for col in columns if col.hops]
+    url = f"{base}/sobjects/{sobject}/"
+    for record in rows:
+        item: dict[str, Any] = {"attributes": {"type": sobject, "url": url + record["Id"]}}
+        for name in plain:
+            value = record.get(name)
+            item[name] = (
+                value
+                if value is None or isinstance(value, str | bool | int | float)
+                else to_json(value)
+            )
+        for col in nested:
+            _nest(item, record, col, base, org)
+        if nested:
+            # Keep the SELECT order of keys (nested objects were appended after plain fields).
+            item = {
+                "attributes": item["attributes"],
+                **{c.path[0]: item[c.path[0]] for c in columns},
+            }
+        out.append(item)
+    return out
+
+
+def _nest(item: dict[str, Any], record: Record, col: Column, base: str, org: Org) -> None:
+    holder: dict[str, Any] | None = item
+    current: Record | None = record
+    for rel_name, ref_field, polymorphic in col.hops:
+        target = org.lookup(current.get(ref_field)) if current is not None else None
+        assert holder is not None
+        if target is None:
+            holder.setdefault(rel_name, None)
+            return
+        existing = holder.get(rel_name)
+        if existing is None:
+            obj = org.object_of(target["Id"]) or "Name"
+            existing = {
+                "attributes": {
+                    "type": "Name" if polymorphic else obj,
+                    "url": f"{base}/sobjects/{obj}/{target['Id']}",
+                }
+            }
+            holder[rel_name] = existing
+        holder, current = existing, target
+    assert holder is not None
+    holder[col.path[-1]] = to_json(col.getter(record))
+
+
+def flat_value(record: Record, col: Column) -> Any:
+    """The value of a column for flat output (Bulk CSV): ``Owner.Name`` as one cell."""
+    return to_json(col.getter(record))
+
+
+@dataclass
+class CursorStore:
+    """Open query locators."""
+
+    cursors: OrderedDict[str, Cursor] = field(default_factory=OrderedDict)
+
+    def open(self, cursor: Cursor, locator_id: str) -> None:
+        mine = [k for k, c in self.cursors.items() if c.user_id == cursor.user_id]
+        while len(mine) >= MAX_CURSORS_PER_USER:
+            del self.cursors[mine.pop(0)]
+        self.cursors[locator_id] = cursor
+
+    def take(self, locator: str, now: datetime) -> tuple[Cursor, int]:
+        """The cursor and offset of ``<id>-<offset>``. Raises :class:`QueryError`."""
+        locator_id, _, offset = locator.rpartition("-")
+        cursor = self.cursors.get(locator_id)
+        if cursor is None or not offset.isdigit() or now - cursor.last_used > LOCATOR_IDLE:
+            self.cursors.pop(locator_id, None)
+            raise QueryError("INVALID_QUERY_LOCATOR", "invalid query locator")
+        cursor.last_used = now
+        return cursor, int(offset)
+
+    def clear(self) -> None:
+        self.cursors.clear()
