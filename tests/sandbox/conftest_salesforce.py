@@ -12,34 +12,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
 from sla_sync.sandbox.salesforce import create_app
+from sla_sync.sandbox.salesforce.client import sandbox_session
 from sla_sync.sandbox.server import ServerThread
 from sla_sync.sandbox.tls import make_tls
-
-
-class ToSandbox(HTTPAdapter):
-    """Rewrites ``https://<anything>.salesforce.com/...`` to the sandbox (keeps https)."""
-
-    def __init__(self, netloc: str) -> None:
-        super().__init__()
-        self.netloc = netloc
-
-    def send(
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:  # type: ignore[override]
-        parts = urlsplit(request.url or "")
-        if (parts.hostname or "").endswith("salesforce.com"):
-            request.url = urlunsplit(
-                ("https", self.netloc, parts.path, parts.query, parts.fragment)
-            )
-        return super().send(request, *args, **kwargs)
 
 
 @dataclass
@@ -59,10 +40,7 @@ class SalesforceSandbox:
 
     def session(self) -> requests.Session:
         """A requests session trusting the sandbox CA, with the login-host adapter mounted."""
-        s = requests.Session()
-        s.verify = str(self.ca_path)
-        s.mount("https://", ToSandbox(self.netloc))
-        return s
+        return sandbox_session(self.url, self.ca_path)
 
     def demo(self) -> dict[str, Any]:
         return dict(self.control("GET", "/salesforce/demo"))
@@ -93,11 +71,10 @@ def salesforce_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sale
 
 @pytest.fixture
 def salesforce(
-    salesforce_server: SalesforceSandbox, monkeypatch: pytest.MonkeyPatch
+    salesforce_server: SalesforceSandbox,
 ) -> SalesforceSandbox:
-    """The sandbox, reset, with CA-bundle variables cleared (they override ``session.verify``)."""
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    """The sandbox, reset. CA-bundle variables stay as the machine has them: the clients' sessions
+    come from ``sandbox_session``, which does not let them override its CA."""
     salesforce_server.control("POST", "/reset")
     return salesforce_server
 
