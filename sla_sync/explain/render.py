@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from sla_sync.domain import Attainment, CycleState, LeadCycle, Ratio
+from sla_sync.domain import Attainment, CycleState, GoalVersion, LeadCycle, Ratio
 from sla_sync.explain.scenario import Scenario
 from sla_sync.sla.attainment import MarketingStatus
 from sla_sync.sla.evaluate import AgreementEvaluation
 from sla_sync.sla.policy import Consequence
-from sla_sync.sla.volume import GoalVersion
 
 # Wide enough for the cycle table with its notes; the text goes to a terminal or a file.
 _WIDTH = 200

@@ -204,6 +204,15 @@ class _SandboxMiddleware:
             rule = None
         if rule is not None and rule.kind is FaultKind.STATUS:
             await self.emulator.fault_response(rule)(scope, receive, capture)
+        elif rule is not None and rule.kind is FaultKind.REWRITE_STATUS:
+            new_status = rule.status
+
+            async def rewrite(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "status": new_status}
+                await capture(message)
+
+            await self.app(scope, receive, rewrite)
         elif rule is not None:  # commit-then-fail: the write happens, the client sees an error
 
             async def swallow(message: Message) -> None:

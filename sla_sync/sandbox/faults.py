@@ -9,6 +9,8 @@ A fault rule matches requests by method and path pattern (``fnmatch`` syntax, e.
 - ``latency``: run the handler after sleeping ``latency_ms``.
 - ``commit_then_fail``: run the handler (the write happens) and then answer with ``status``
   (default 502): the client sees a failure for a write that was committed.
+- ``rewrite_status``: run the handler and send its body with another ``status`` (any 100..599):
+  the "200 instead of 201" drift a client must tolerate.
 
 Rules are JSON-shaped (the control API posts them) and validated on the way in.
 """
@@ -29,6 +31,7 @@ class FaultKind(StrEnum):
     STATUS = "status"
     LATENCY = "latency"
     COMMIT_THEN_FAIL = "commit_then_fail"
+    REWRITE_STATUS = "rewrite_status"
 
 
 class FaultRuleError(ValueError):
@@ -87,6 +90,10 @@ def parse_rule(data: Mapping[str, Any]) -> FaultRule:
         not isinstance(status, int) or not 400 <= status <= 599
     ):
         raise FaultRuleError(f"{kind.value} needs an error status 400..599, got {status!r}")
+    if kind is FaultKind.REWRITE_STATUS and (
+        not isinstance(status, int) or not 100 <= status <= 599
+    ):
+        raise FaultRuleError(f"rewrite_status needs a status 100..599, got {status!r}")
     times = data.get("times", 1)
     if times is not None and (not isinstance(times, int) or times < 1):
         raise FaultRuleError(f"times must be a positive integer or null, got {times!r}")

@@ -29,21 +29,17 @@ from sla_sync.domain import (
     Attainment,
     CycleKind,
     CycleState,
+    GoalVersion,
     LeadCycle,
     Owner,
     Ratio,
     ScopeKind,
     ensure_utc,
 )
+from sla_sync.sla.pacing import ZERO, pacing
 from sla_sync.sla.periods import Period
 from sla_sync.sla.policy import ActionKind, Consequence, Metric, VolumePolicy
-from sla_sync.sla.volume import (
-    ZERO,
-    GoalVersion,
-    MqlDelivery,
-    delivered,
-    pacing,
-)
+from sla_sync.sla.volume import MqlDelivery, delivered
 
 UNASSIGNED = "unassigned"
 

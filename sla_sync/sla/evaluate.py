@@ -11,7 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sla_sync.domain import Attainment, LeadCycle, LeadHistory, Owner, ScopeKind, ensure_utc
+from sla_sync.domain import (
+    Attainment,
+    GoalVersion,
+    LeadCycle,
+    LeadHistory,
+    Owner,
+    ScopeKind,
+    ensure_utc,
+)
 from sla_sync.sla.attainment import (
     MarketingStatus,
     aggregate_sales,
@@ -24,13 +32,7 @@ from sla_sync.sla.cycles import evaluate_lead, mql_entries
 from sla_sync.sla.periods import Period
 from sla_sync.sla.policy import AgreementPolicy, Consequence, LeadDefinition
 from sla_sync.sla.rules import in_scope
-from sla_sync.sla.volume import (
-    GoalDecision,
-    GoalVersion,
-    MqlDelivery,
-    TrailingActuals,
-    publish_goal_version,
-)
+from sla_sync.sla.volume import GoalDecision, MqlDelivery, TrailingActuals, publish_goal_version
 
 
 @dataclass(frozen=True, slots=True)

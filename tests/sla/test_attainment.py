@@ -16,6 +16,7 @@ from sla_sync.domain import (
     Attainment,
     CycleKind,
     CycleState,
+    GoalVersion,
     LeadCycle,
     NaiveDatetimeError,
     Owner,
@@ -50,7 +51,7 @@ from sla_sync.sla.policy import (
     PeriodKind,
     VolumePolicy,
 )
-from sla_sync.sla.volume import GoalVersion, MqlDelivery, publish_goal_version
+from sla_sync.sla.volume import MqlDelivery, publish_goal_version
 
 NY = "America/New_York"
 NYZ = ZoneInfo(NY)

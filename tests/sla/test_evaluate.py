@@ -17,6 +17,7 @@ import pytest
 from sla_sync.domain import (
     CycleKind,
     CycleState,
+    GoalVersion,
     Lead,
     LeadHistory,
     LifecycleChange,
@@ -53,12 +54,7 @@ from sla_sync.sla.policy import (
     Trailing,
     VolumePolicy,
 )
-from sla_sync.sla.volume import (
-    GoalOutcome,
-    GoalVersion,
-    TrailingActuals,
-    publish_goal_version,
-)
+from sla_sync.sla.volume import GoalOutcome, TrailingActuals, publish_goal_version
 
 D = Decimal
 NY = "America/New_York"

@@ -12,8 +12,28 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sla_sync.domain import NaiveDatetimeError
+from sla_sync.domain import (
+    GoalVersion,
+    InputSource,
+    NaiveDatetimeError,
+    ResolvedInput,
+    ceil_guarded,
+)
 from sla_sync.sla.calendar import BusinessCalendar
+from sla_sync.sla.pacing import (
+    count_days,
+    elapsed_days,
+    expected_to_date,
+    gap_to_goal,
+    pace_index,
+    pacing,
+    prorate,
+    proration_factor,
+    required_per_remaining_day,
+    total_days,
+    weekly_goal,
+    weekly_goals,
+)
 from sla_sync.sla.periods import Period
 from sla_sync.sla.policy import (
     Fixed,
@@ -27,32 +47,15 @@ from sla_sync.sla.volume import (
     Delivered,
     GoalError,
     GoalOutcome,
-    GoalVersion,
-    InputSource,
     MqlDelivery,
-    ResolvedInput,
     SegmentActuals,
     TrailingActuals,
-    ceil_guarded,
     compute_goal,
-    count_days,
     count_goal_for_mix,
     delivered,
-    elapsed_days,
-    expected_to_date,
-    gap_to_goal,
     lead_value,
-    pace_index,
-    pacing,
-    prorate,
-    proration_factor,
     publish_goal_version,
-    required_per_remaining_business_day,
-    required_per_remaining_day,
     resolve_inputs,
-    total_days,
-    weekly_goal,
-    weekly_goals,
 )
 
 NY = "America/New_York"
@@ -720,7 +723,7 @@ def test_pacing_on_a_calendar_with_a_holiday(ny: BusinessCalendar, ny_us: Busine
     # Weekly goals: week 27 (Mon 30 Jun .. Sun 6 Jul) has 3 July business days with the holiday.
     week = Period.parse("2025-W27", NY)
     assert weekly_goal(220, july, week, calendar=ny_us) == 30
-    per_day = required_per_remaining_business_day(220, 20, july, after_the_fourth, BD, ny_us)
+    per_day = required_per_remaining_day(220, 20, july, after_the_fourth, BD, ny_us)
     assert per_day == D(200) / 19
 
 
