@@ -387,3 +387,35 @@ def test_unknown_property_error_body(hubspot_env: Any) -> None:
         _make(hubspot_env, email="x@example.com")
         _make(hubspot_env, email="X@example.com")
     assert dup.value.status == 409 and json.loads(dup.value.body)["category"] == "CONFLICT"
+
+
+def test_datetime_writes_normalise_and_history_per_property(hubspot_env: Any) -> None:
+    _freeze(hubspot_env)
+    client = hubspot_env.client().crm.contacts
+    cid = _make(hubspot_env, email="d@example.com", firstname="A")
+    written = {
+        "2026-09-01T13:05:22Z": "2026-09-01T13:05:22.000Z",
+        "2026-09-01T13:05:22.123Z": "2026-09-01T13:05:22.123Z",
+        "2026-09-01T15:05:22+02:00": "2026-09-01T13:05:22.000Z",
+        "1788267922000": "2026-09-01T13:05:22.000Z",
+    }
+    for i, (value, stored) in enumerate(written.items()):
+        hubspot_env.control("POST", "clock", {"advance_seconds": 1})
+        props = {"notes_last_contacted": value, "firstname": f"N{i}"}
+        client.basic_api.update(cid, SimplePublicObjectInput(properties=props))
+        rec = client.basic_api.get_by_id(cid, properties=["notes_last_contacted"])
+        assert rec.properties["notes_last_contacted"] == stored
+    for bad in ("2026-13-01T00:00:00Z", "2026-02-30T10:00:00Z", "yesterday"):
+        with pytest.raises(ApiException) as caught:
+            props = {"notes_last_contacted": bad}
+            client.basic_api.update(cid, SimplePublicObjectInput(properties=props))
+        assert json.loads(caught.value.body)["errors"][0]["code"] == "INVALID_DATE"
+    rec = client.basic_api.get_by_id(
+        cid, properties_with_history=["firstname", "email", "notes_last_contacted", "phone"]
+    )
+    history = rec.properties_with_history
+    assert [h.value for h in history["firstname"]] == ["N3", "N2", "N1", "N0", "A"]
+    assert [h.timestamp.second for h in history["firstname"]] == [4, 3, 2, 1, 0]
+    assert [h.value for h in history["email"]] == ["d@example.com"]
+    assert len(history["notes_last_contacted"]) == 3  # two writes stored the same instant
+    assert history["phone"] == []

@@ -17,8 +17,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sla_sync.sandbox.clock import SandboxClock, iso_millis
+from sla_sync.sandbox.clock import SandboxClock
 from sla_sync.sandbox.hubspot.limits import RateLimited, RateLimiter
+from sla_sync.sandbox.hubspot.records import iso_ms
 from sla_sync.sandbox.hubspot.schema import ALIASES
 from sla_sync.sandbox.hubspot.search import SearchLimits
 from sla_sync.sandbox.hubspot.state import Store
@@ -59,7 +60,7 @@ class Portal:
 
     def now(self) -> str:
         """The sandbox instant as HubSpot prints it."""
-        return iso_millis(self.clock.now())
+        return iso_ms(self.clock.now())
 
     def authenticate(self, request: Request) -> str:
         """The request's valid token.

@@ -62,8 +62,7 @@ def routes(portal: Portal) -> list[Route]:
         return rec.to_json(names, store.buckets[rec.type].props, history)
 
     def full(rec: Record) -> dict[str, Any]:
-        names = [k for k, v in rec.props.items() if v is not None]
-        return rec.to_json(names, {}, ())
+        return rec.full_json()
 
     def lookup(
         object_type: str, raw_id: str, id_property: str | None, *, follow: bool

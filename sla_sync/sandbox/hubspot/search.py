@@ -163,9 +163,11 @@ def _association_filter(
     wanted = {str(v) for v in (spec.get("values") or [spec.get("value")])}
     ids = {int(v) for v in wanted if v.isdigit()}
 
+    others = store.buckets[other].records  # ids are unique across types
+
     def linked(rec: Record) -> bool:
-        links = store.assoc.get((object_type, rec.id), {})
-        return any((other, i) in links for i in ids)
+        links = store.assoc.get(rec.id)
+        return links is not None and any(i in links and i in others for i in ids)
 
     return linked
 
@@ -292,7 +294,8 @@ def _page(
             names = list(dict.fromkeys([*requested, *ENGAGEMENT_DEFAULTS]))
     else:
         names = list(defaults)
-    results = [r.to_json(names, set(names)) for r in page]
+    defined = set(names)
+    results = [r.to_json(names, defined) for r in page]
     out: dict[str, Any] = {"total": len(hits), "results": results}
     if offset + limit < len(hits):
         out["paging"] = {"next": {"after": str(offset + limit)}}

@@ -10,12 +10,13 @@ legacy ``hs_lifecyclestage_<stage>_date`` (a portal option) and ``hs_v2_date_exi
 from __future__ import annotations
 
 import bisect
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sla_sync.sandbox.hubspot.records import Record, Version, normalize
+from sla_sync.sandbox.hubspot.records import HistoryEntry, Record, normalize
 from sla_sync.sandbox.hubspot.schema import (
     ASSOCIATION_TYPES,
     OBJECT_TYPES,
@@ -27,6 +28,20 @@ from sla_sync.sandbox.hubspot.wire import HubSpotError
 
 FIRST_OBJECT_ID = 10_001
 LIFECYCLE_DATES = ("hs_v2_date_entered_", "hs_lifecyclestage_")
+# Property names whose writes have side effects beyond the value and its history.
+_SIDE_EFFECTS = frozenset({"createdate", "lifecyclestage", "email", "hubspot_owner_id"})
+_STAGE_KEYS: dict[tuple[str, str, str], str] = {}
+_PAIRS = {type_id: pair for pair, type_id in ASSOCIATION_TYPES.items()}
+
+
+def _stage_key(prefix: str, stage: str, suffix: str = "") -> str:
+    """``prefix + stage + suffix``, one shared string per name (a record's props hold the key,
+    so a million contacts would otherwise hold a million copies of each)."""
+    key = (prefix, stage, suffix)
+    name = _STAGE_KEYS.get(key)
+    if name is None:
+        name = _STAGE_KEYS[key] = sys.intern(prefix + stage + suffix)
+    return name
 
 
 @dataclass
@@ -40,8 +55,9 @@ class Bucket:
 
     def live(self, start: int = 0, archived: bool = False) -> Iterator[Record]:
         """Records with id >= ``start`` in id order; only archived ones when ``archived``."""
-        for rid in self.order[bisect.bisect_left(self.order, start) :]:
-            rec = self.records.get(rid)
+        order, records = self.order, self.records
+        for i in range(bisect.bisect_left(order, start), len(order)):  # no O(n) slice copy
+            rec = records.get(order[i])
             if rec is not None and rec.archived is archived:
                 yield rec
 
@@ -67,8 +83,9 @@ class Store:
             self.next_id = FIRST_OBJECT_ID
             self.merged: dict[int, int] = {}  # loser id -> surviving id
             self.emails: dict[str, int] = {}
-            # (type, id) -> {(other type, other id): association type id}
-            self.assoc: dict[tuple[str, int], dict[tuple[str, int], int]] = {}
+            # id -> {other id: association type id}. Ids are unique across object types (one
+            # sequence), and a type id names both ends' types, so no (type, id) tuples are kept.
+            self.assoc: dict[int, dict[int, int]] = {}
             self.owners: list[dict[str, Any]] = []
             self.owner_aliases: dict[str, str] = {}  # seed owner id -> owner id
             self.version = 0  # bumped by every change search results could depend on
@@ -157,23 +174,29 @@ class Store:
         source_id: str | None = None,
     ) -> None:
         """Apply prepared ``values`` at ``now`` and bump the modification stamps."""
+        props = rec.props
+        history = rec.history
+        stamp: HistoryEntry = source if source_id is None else (source, source_id)
         for name, value in values.items():
-            old = rec.props.get(name)
-            if name == "createdate" and value is not None:
-                rec.created_at = value
+            old = props.get(name)
             if value == old:
+                if name == "createdate" and value is not None:
+                    rec.created_at = value
                 continue
-            if name == "lifecyclestage" and value is not None:
-                self._enter_stage(rec, old, value, now)
-            if name == "email" and rec.type == "contacts":
-                if old:
-                    self.emails.pop(old.lower(), None)
-                if value:
-                    self.emails[value.lower()] = rec.id
-            if name == "hubspot_owner_id" and value is not None:
-                rec.props["hubspot_owner_assigneddate"] = now
-            rec.props[name] = value
-            rec.history.setdefault(name, []).append(Version(value or "", now, source, source_id))
+            if name in _SIDE_EFFECTS:
+                if name == "createdate" and value is not None:
+                    rec.created_at = value
+                elif name == "lifecyclestage" and value is not None:
+                    self._enter_stage(rec, old, value, now)
+                elif name == "email" and rec.type == "contacts":
+                    if old:
+                        self.emails.pop(old.lower(), None)
+                    if value:
+                        self.emails[value.lower()] = rec.id
+                elif name == "hubspot_owner_id" and value is not None:
+                    props["hubspot_owner_assigneddate"] = now
+            props[name] = value
+            history += (name, value or "", now, stamp)
         self.touch(rec, now)
 
     def touch(self, rec: Record, now: str) -> None:
@@ -185,12 +208,13 @@ class Store:
         rec.props["hs_lastmodifieddate"] = now
 
     def _enter_stage(self, rec: Record, old: str | None, stage: str, now: str) -> None:
+        props = rec.props
         if old is not None:
-            rec.props[f"hs_v2_date_exited_{old}"] = now
-        rec.props[f"hs_v2_date_entered_{stage}"] = now
-        rec.props["hs_v2_date_entered_current_stage"] = now
+            props[_stage_key("hs_v2_date_exited_", old)] = now
+        props[_stage_key("hs_v2_date_entered_", stage)] = now
+        props["hs_v2_date_entered_current_stage"] = now
         if self.legacy_lifecycle_dates:
-            rec.props[f"hs_lifecyclestage_{stage}_date"] = now
+            props[_stage_key("hs_lifecyclestage_", stage, "_date")] = now
 
     def archive(self, rec: Record, now: str) -> None:
         """Move ``rec`` to the recycle bin."""
@@ -220,15 +244,13 @@ class Store:
         if email and self.emails.get(email.lower()) == loser.id:
             del self.emails[email.lower()]
         self.merged[loser.id] = primary.id
-        for (ot, oid), type_id in self.assoc.pop((loser.type, loser.id), {}).items():
-            self.associate(primary.type, primary.id, ot, oid, type_id)
-            self.assoc.get((ot, oid), {}).pop((loser.type, loser.id), None)
+        for oid, type_id in self.assoc.pop(loser.id, {}).items():
+            self.associate(primary.type, primary.id, self._type_of(oid, type_id), oid, type_id)
+            self.assoc.get(oid, {}).pop(loser.id, None)
         self.write(primary, fill, now)
         merged = ";".join(dict.fromkeys(i for i in ids if i))
         primary.props["hs_merged_object_ids"] = merged
-        primary.history.setdefault("hs_merged_object_ids", []).append(
-            Version(merged, now, "CRM_UI")
-        )
+        primary.add_version("hs_merged_object_ids", merged, now, "CRM_UI")
         return primary
 
     def _writable(self, rec: Record) -> set[str]:
@@ -245,15 +267,24 @@ class Store:
         """Link two records both ways (the reverse carries the reverse type id)."""
         reverse = ASSOCIATION_TYPES.get((to_type, from_type), type_id)
         self.version += 1
-        self.assoc.setdefault((from_type, from_id), {})[(to_type, to_id)] = type_id
-        self.assoc.setdefault((to_type, to_id), {})[(from_type, from_id)] = reverse
+        self.assoc.setdefault(from_id, {})[to_id] = type_id
+        self.assoc.setdefault(to_id, {})[from_id] = reverse
 
     def associated(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, int]]:
         """``[(to id, type id)]`` of live records of ``to_type`` linked to ``from_id``."""
-        bucket = self.buckets[to_type]
+        if from_id not in self.buckets[from_type].records:
+            return []
+        records = self.buckets[to_type].records  # ids are unique across types
         out = []
-        for (ot, oid), type_id in self.assoc.get((from_type, from_id), {}).items():
-            rec = bucket.records.get(oid) if ot == to_type else None
+        for oid, type_id in self.assoc.get(from_id, {}).items():
+            rec = records.get(oid)
             if rec is not None and not rec.archived:
                 out.append((oid, type_id))
         return sorted(out)
+
+    def _type_of(self, rid: int, type_id: int) -> str:
+        """The object type of ``rid``, the far end of a link of ``type_id``."""
+        pair = _PAIRS.get(type_id)
+        if pair is not None:
+            return pair[1]
+        return next((t for t, b in self.buckets.items() if rid in b.records), "contacts")

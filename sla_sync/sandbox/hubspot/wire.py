@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 JSON_TYPE = "application/json;charset=utf-8"
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
     "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
@@ -87,7 +88,7 @@ def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """``body`` as compact JSON with HubSpot's content type."""
-    payload = json.dumps(body, separators=(",", ":")).encode()
+    payload = _encode(body).encode()
     out = dict(headers or {})
     if isinstance(body, dict) and "correlationId" in body:
         out["X-HubSpot-Correlation-Id"] = str(body["correlationId"])
