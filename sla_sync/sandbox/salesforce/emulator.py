@@ -159,6 +159,9 @@ class SalesforceEmulator:
                 return seed_json(seeder, payload)
             except (KeyError, TypeError) as exc:
                 raise ValueError(f"malformed seed record: {exc}") from None
+            finally:
+                # The seeder edits some records in place (managers, merges).
+                self.org.invalidate_all()
 
     def rate_limits(self) -> Mapping[str, Any]:
         with self.lock:

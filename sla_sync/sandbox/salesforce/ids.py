@@ -16,8 +16,22 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _POD = "5g"
 
 
+_BITS = str.maketrans(
+    dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "1")
+    | dict.fromkeys("abcdefghijklmnopqrstuvwxyz0123456789", "0")
+)
+
+
 def checksum(id15: str) -> str:
     """The 3-character suffix of ``id15``: bit i of each 5-char chunk is set for an uppercase char."""
+    flags = id15.translate(_BITS)[::-1]  # reversed: bit i of a chunk = its i-th character
+    if len(flags) == 15 and flags.isascii() and flags.isdigit():
+        alphabet = _CHECKSUM_ALPHABET
+        return (
+            alphabet[int(flags[10:], 2)]
+            + alphabet[int(flags[5:10], 2)]
+            + alphabet[int(flags[:5], 2)]
+        )
     out = []
     for start in (0, 5, 10):
         bits = 0

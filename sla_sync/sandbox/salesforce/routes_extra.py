@@ -83,7 +83,8 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
                             obj, payload, user_id=user, now=now, auto_assign=assign
                         )
                     elif method == "PATCH":
-                        _remember(before, emu.org.lookup(str(result_id or "")))
+                        if all_or_none:
+                            _remember(before, emu.org.lookup(str(result_id or "")))
                         if not result_id:
                             raise RecordError(
                                 "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"]
@@ -93,7 +94,8 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
                             obj, result_id, payload, user_id=user, now=now, auto_assign=assign
                         )
                     else:
-                        _remember(before, emu.org.lookup(str(result_id or "")))
+                        if all_or_none:
+                            _remember(before, emu.org.lookup(str(result_id or "")))
                         obj = emu.org.object_of(str(result_id)) or ""
                         emu.org.delete(obj, str(result_id), user_id=user, now=now)
                     results.append({"id": result_id, "success": True, "errors": []})
@@ -255,3 +257,4 @@ def _rollback(emu: SalesforceEmulator, sizes: dict[str, int], before: dict[str, 
         if current is not None:
             current.clear()
             current.update(saved)
+    emu.org.invalidate_all()

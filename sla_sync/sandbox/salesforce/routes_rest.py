@@ -41,12 +41,13 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
     ) -> Response:
         rows = cursor.rows[offset : offset + size]
         end = offset + len(rows)
-        body: dict[str, Any] = {"totalSize": total, "done": end >= len(cursor.rows)}
-        if not body["done"]:
+        done = end >= len(cursor.rows)
+        next_url = None
+        if not done:
             endpoint = "queryAll" if call.request.url.path.split("/")[4] == "queryAll" else "query"
-            body["nextRecordsUrl"] = f"{call.base}/{endpoint}/{locator_id}-{end}"
-        body["records"] = q.render(rows, cursor.sobject, cursor.columns, call.base, emu.org)
-        return JSONResponse(body)
+            next_url = f"{call.base}/{endpoint}/{locator_id}-{end}"
+        records = q.render_json(rows, cursor.sobject, cursor.columns, call.base, emu.org)
+        return Response(q.page_body(total, done, next_url, records), media_type="application/json")
 
     def run_query(include_deleted: bool) -> Handler:
         async def handler(call: Call) -> Response:
@@ -57,7 +58,9 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
             now = emu.clock.now()
             with emu.lock:
                 try:
-                    prepared = q.prepare(emu.org, text, include_deleted=include_deleted, now=now)
+                    prepared = q.prepare_cached(
+                        emu.org, text, include_deleted=include_deleted, now=now
+                    )
                 except SoqlError as exc:
                     return sf_error(400, exc.code, exc.message)
                 if prepared.count_only:

@@ -567,13 +567,12 @@ def compile_where(text: str, expr: Expr, resolve: Resolver, now: datetime) -> Pr
 def sort_rows(rows: list[Row], order: Sequence[tuple[Getter, OrderItem]]) -> list[Row]:
     """``rows`` sorted by the ORDER BY items (stable; text case-insensitively; nulls per item)."""
     for get, item in reversed(order):
-        present = [r for r in rows if get(r) is not None]
-        missing = [r for r in rows if get(r) is None]
-
-        def key(row: Row, get: Getter = get) -> Any:
-            value = get(row)
-            return value.lower() if isinstance(value, str) else value
-
-        present.sort(key=key, reverse=item.descending)
+        values = list(map(get, rows))  # each value read once
+        present = [r for r, v in zip(rows, values, strict=True) if v is not None]
+        missing = [r for r, v in zip(rows, values, strict=True) if v is None]
+        keys = [v.lower() if isinstance(v, str) else v for v in values if v is not None]
+        # Sorting positions by key is stable, and reverse=True keeps ties in order, as list.sort does.
+        ranked = sorted(range(len(keys)), key=keys.__getitem__, reverse=item.descending)
+        present = [present[i] for i in ranked]
         rows = present + missing if item.nulls_last else missing + present
     return rows

@@ -4,6 +4,10 @@ the emulator holds one lock around every call.
 
 Records are dicts keyed by canonical field names holding typed values (see :mod:`values`).
 Deleted rows stay in place with ``IsDeleted = true`` (the recycle bin): only ``queryAll`` sees them.
+
+Every change goes through :meth:`Org.changed` (or :meth:`Org.invalidate_all` for bulk/raw edits):
+it bumps ``version`` (the key of the query cache) and drops the affected pre-rendered records.
+Code that edits a record dict directly must call one of them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from sla_sync.sandbox.salesforce.schema import (
 from sla_sync.sandbox.salesforce.values import FieldValueError, coerce
 
 Record = dict[str, Any]
+# Pre-rendered records of one (sobject, columns, base): the objects whose writes can change a
+# rendering besides the record itself (``None``: none), and record id -> JSON text.
+RenderCache = tuple[frozenset[str] | None, dict[str, str]]
 NAME_OBJECTS = frozenset({"Lead", "Contact", "User"})
 
 
@@ -65,12 +72,33 @@ class Org:
     records: dict[str, dict[str, Record]] = field(default_factory=dict)
     assignment: AssignmentRule | None = None
     custom_prefix_seq: int = 0
+    # Bumped by every write; cached query results are only valid for the version they were made at.
+    version: int = 0
+    render_caches: dict[Any, RenderCache] = field(default_factory=dict)
+    query_cache: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lower = {name.lower(): name for name in self.schemas}
         self._prefixes = {s.key_prefix: s.name for s in self.schemas.values()}
         for name in self.schemas:
             self.records.setdefault(name, {})
+
+    # --- caches ----------------------------------------------------------------------------------
+
+    def changed(self, obj: str, sf_id: str) -> None:
+        """Record ``sf_id`` of ``obj`` was created or changed: new version, drop its renderings."""
+        self.version += 1
+        for deps, rendered in self.render_caches.values():
+            if deps is not None and obj in deps:
+                rendered.clear()
+            else:
+                rendered.pop(sf_id, None)
+
+    def invalidate_all(self) -> None:
+        """Anything may have changed (seeding, rollback, schema edits)."""
+        self.version += 1
+        self.render_caches.clear()
+        self.query_cache.clear()
 
     # --- schema ----------------------------------------------------------------------------------
 
@@ -97,6 +125,7 @@ class Org:
         self._lower[schema.name.lower()] = schema.name
         self._prefixes[schema.key_prefix] = schema.name
         self.records[schema.name] = {}
+        self.invalidate_all()
         return schema
 
     def add_custom_field(self, full_name: str, metadata: Mapping[str, Any]) -> str:
@@ -119,6 +148,7 @@ class Org:
             schema.add(custom_field(schema, field_name, metadata))
         except ValueError as exc:
             raise RecordError("FIELD_INTEGRITY_EXCEPTION", str(exc), ["Metadata"]) from None
+        self.invalidate_all()
         return self.ids.new("00N")
 
     def object_of(self, sf_id: str) -> str | None:
@@ -213,6 +243,7 @@ class Org:
             record["OwnerId"] = self.assignment.pick()
         self._derive(schema, record)
         self.records[schema.name][sf_id] = record
+        self.changed(schema.name, sf_id)
         if schema.tracked:
             self._history(schema, sf_id, "created", None, None, "Text", user_id, now)
         return sf_id
@@ -220,6 +251,12 @@ class Org:
     def get_live(self, obj: str, raw_id: str) -> tuple[ObjectSchema, Record]:
         """An existing, not deleted record. Raises ``NOT_FOUND``/``ENTITY_IS_DELETED`` (404)."""
         schema = self.require_schema(obj)
+        # An exact 18-character key was issued here, so its checksum is right: skip the check.
+        record = self.records[schema.name].get(raw_id) if len(raw_id) == 18 else None
+        if record is not None:
+            if record["IsDeleted"]:
+                raise RecordError("ENTITY_IS_DELETED", "entity is deleted", status=404)
+            return schema, record
         try:
             sf_id = to18(raw_id)
         except ValueError:
@@ -290,13 +327,15 @@ class Org:
             record[name] = new
         record.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
         self._derive(schema, record)
+        self.changed(schema.name, record["Id"])
 
     def delete(self, obj: str, raw_id: str, *, user_id: str, now: datetime) -> None:
         """Move a record to the recycle bin (``IsDeleted``; queryAll still returns it)."""
-        _, record = self.get_live(obj, raw_id)
+        schema, record = self.get_live(obj, raw_id)
         record.update(
             IsDeleted=True, LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now
         )
+        self.changed(schema.name, record["Id"])
 
     def _name_of(self, sf_id: Any) -> Any:
         target = self.lookup(sf_id) if isinstance(sf_id, str) else None
@@ -338,6 +377,7 @@ class Org:
             "CreatedDate": now,
             "CreatedById": user_id,
         }
+        self.changed(hist.name, hid)
 
     def insert_raw(self, obj: str, record: Record) -> str:
         """Seed path: store a complete record as given (system fields included); returns its id."""
@@ -351,6 +391,7 @@ class Org:
             full["Id"] = self.ids.new(schema.key_prefix)
         self._derive(schema, full)
         self.records[obj][full["Id"]] = full
+        self.changed(obj, full["Id"])
         return str(full["Id"])
 
     def history_raw(

@@ -71,37 +71,40 @@ def coerce(fdef: FieldDef, value: Any) -> Any:
     if value is None:
         return None
     name, kind = fdef.name, fdef.type
-    bad = FieldValueError(
-        "INVALID_TYPE_ON_FIELD_IN_RECORD",
-        f"{fdef.label or name}: value not of required type: {value}",
-        [name],
-    )
+
+    def bad() -> FieldValueError:  # built only when needed: coerce runs for every written value
+        return FieldValueError(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            f"{fdef.label or name}: value not of required type: {value}",
+            [name],
+        )
+
     if kind == "datetime":
         if not isinstance(value, str):
-            raise bad
+            raise bad()
         try:
             return parse_datetime(value)
         except ValueError:
-            raise bad from None
+            raise bad() from None
     if kind == "date":
         if not isinstance(value, str):
-            raise bad
+            raise bad()
         try:
             # A dateTime given for a date field keeps its day (Salesforce truncates).
             return date.fromisoformat(value[:10])
         except ValueError:
-            raise bad from None
+            raise bad() from None
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise bad
+            raise bad()
         return value
     if kind in ("int",):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad
+            raise bad()
         return int(value)
     if kind in ("double", "currency", "percent"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad
+            raise bad()
         return float(value)
     if kind in ("id", "reference"):
         try:
