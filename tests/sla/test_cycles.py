@@ -1152,14 +1152,20 @@ CASES += [
         history(mql("2025-06-02 09:00")),
         policy(warn_at=(0.75,)),
         "2025-06-02 09:50",
-        {"state": RUNNING, "warning_at": _at("2025-06-02 09:45")},
+        # once warned, the next instant the cycle changes by itself is its deadline
+        {
+            "state": RUNNING,
+            "warning_at": _at("2025-06-02 09:45"),
+            "next_check_at": _at("2025-06-02 10:00"),
+        },
     ),
     Case(
         "warning-not-projected",
         history(mql("2025-06-02 09:00")),
         policy(warn_at=(0.75,)),
         "2025-06-02 09:40",
-        {"state": RUNNING, "warning_at": None},
+        # not set before it happens, but it is the next instant to re-evaluate at
+        {"state": RUNNING, "warning_at": None, "next_check_at": _at("2025-06-02 09:45")},
     ),
     Case(
         "warning-not-set-when-met-before",
@@ -1268,24 +1274,6 @@ CASES += [
         policy(),
         "2025-06-02 12:00",
         {"state": BREACHED, "escalated_at": None, "next_check_at": None},
-    ),
-    Case(
-        "running-next-check-is-the-warning-first",
-        history(mql("2025-06-02 09:00")),
-        policy(warn_at=(0.75,)),
-        "2025-06-02 09:10",
-        {"state": RUNNING, "next_check_at": _at("2025-06-02 09:45")},
-    ),
-    Case(
-        "running-next-check-is-the-deadline-once-warned",
-        history(mql("2025-06-02 09:00")),
-        policy(warn_at=(0.75,)),
-        "2025-06-02 09:50",
-        {
-            "state": RUNNING,
-            "warning_at": _at("2025-06-02 09:45"),
-            "next_check_at": _at("2025-06-02 10:00"),
-        },
     ),
     Case(
         "paused-has-no-next-check-resuming-is-an-input",
