@@ -8,7 +8,10 @@
 - ``POST /merge``: ``{"primary": id, "merged": id}``.
 - ``POST /archive``: ``{"type": t, "ids": [...]}``.
 - ``GET|POST /options``: ``{"lenient_engagements": bool, "legacy_lifecycle_dates": bool,
-  "max_groups"/"max_filters_per_group"/"max_filters_total": n}``.
+  "max_groups"/"max_filters_per_group"/"max_filters_total"/"max_body_chars": n,
+  "search_delay_seconds": s}``. A search delay makes created and updated records searchable
+  only that many sandbox-clock seconds after the write (HubSpot's index lags; GET, list and batch
+  read see writes at once); until then search misses new records and matches old values.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from sla_sync.sandbox.app import error, json_body
 from sla_sync.sandbox.clock import iso_millis
 from sla_sync.sandbox.hubspot.portal import Portal, Token
 from sla_sync.sandbox.hubspot.records import to_iso
+
+LIMIT_KEYS = ("max_groups", "max_filters_per_group", "max_filters_total", "max_body_chars")
 
 
 def routes(portal: Portal) -> list[Route]:
@@ -121,14 +126,19 @@ def routes(portal: Portal) -> list[Route]:
     async def options(request: Request) -> Response:
         if request.method == "POST":
             body = await json_body(request)
-            with store.lock:
-                if "lenient_engagements" in body:
-                    store.lenient_engagements = bool(body["lenient_engagements"])
-                if "legacy_lifecycle_dates" in body:
-                    store.legacy_lifecycle_dates = bool(body["legacy_lifecycle_dates"])
-                for key in ("max_groups", "max_filters_per_group", "max_filters_total"):
-                    if key in body:
-                        setattr(portal.limits, key, int(body[key]))
+            try:
+                with store.lock:
+                    if "lenient_engagements" in body:
+                        store.lenient_engagements = bool(body["lenient_engagements"])
+                    if "legacy_lifecycle_dates" in body:
+                        store.legacy_lifecycle_dates = bool(body["legacy_lifecycle_dates"])
+                    for key in LIMIT_KEYS:
+                        if key in body:
+                            setattr(portal.limits, key, int(body[key]))
+                    if "search_delay_seconds" in body:
+                        store.set_search_delay(float(body["search_delay_seconds"]))
+            except (ValueError, TypeError) as exc:
+                return error(400, str(exc))
         return JSONResponse(
             {
                 "lenient_engagements": store.lenient_engagements,
@@ -136,6 +146,8 @@ def routes(portal: Portal) -> list[Route]:
                 "max_groups": portal.limits.max_groups,
                 "max_filters_per_group": portal.limits.max_filters_per_group,
                 "max_filters_total": portal.limits.max_filters_total,
+                "max_body_chars": portal.limits.max_body_chars,
+                "search_delay_seconds": store.search_delay_seconds,
             }
         )
 

@@ -104,8 +104,10 @@ def endpoint(portal: Portal, handler: Handler, *, search: bool = False) -> Endpo
             body: Any = None
             if request.method in ("POST", "PATCH", "PUT"):
                 raw = await request.body()
-                if search and len(raw) > portal.limits.max_body_chars:
-                    raise HubSpotError(400, "Search request body exceeds 3000 characters")
+                cap = portal.limits.max_body_chars
+                if search and len(raw) > cap and len(raw.decode("utf-8", "replace")) > cap:
+                    message = f"Search request body exceeds the limit of {cap} characters"
+                    raise HubSpotError(400, message, category="VALIDATION_ERROR")
                 try:
                     body = json.loads(raw) if raw.strip() else {}
                 except json.JSONDecodeError:

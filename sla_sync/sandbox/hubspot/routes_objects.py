@@ -2,7 +2,7 @@
 
 The typed paths the client uses (``/crm/v3/objects/contacts``, ``.../tasks``) are the same URLs, so
 the generic routes serve them. Status codes follow the client's ``response_types_map`` exactly:
-create 201, batch create 201/207, batch read/update 200/207, archive and batch archive 204.
+create 201, batch create 201/207, batch read/update/upsert 200/207, archive and batch archive 204.
 """
 
 from __future__ import annotations
@@ -171,7 +171,8 @@ def routes(portal: Portal) -> list[Route]:
 
     def search(request: Request, body: Any) -> Response:
         t = portal.object_type(request.path_params["objectType"])
-        return json_response(run_search(store, t, body, portal.limits))
+        now = portal.now() if store.pending else None  # the clock matters only while lagging
+        return json_response(run_search(store, t, body, portal.limits, now))
 
     def inputs_of(body: Any) -> list[dict[str, Any]]:
         inputs = body.get("inputs")
@@ -216,6 +217,17 @@ def routes(portal: Portal) -> list[Route]:
             "errors": exc.errors or [],
         }
 
+    def claim(claimed: dict[str, int], values: dict[str, Any], rid: int) -> None:
+        """Two inputs of one batch giving contacts the same e-mail: the later one conflicts."""
+        email = values.get("email")
+        if not email:
+            return
+        other = claimed.setdefault(email.lower(), rid)
+        if other != rid:
+            raise HubSpotError(
+                409, f"Contact already exists. Existing ID: {other}", category="CONFLICT"
+            )
+
     def whole_batch_fails(failures: list[HubSpotError]) -> None:
         for exc in failures:  # unknown properties fail the whole batch, as on single writes
             if any(e.get("code") == "PROPERTY_DOESNT_EXIST" for e in exc.errors or []):
@@ -244,10 +256,13 @@ def routes(portal: Portal) -> list[Route]:
         inputs = inputs_of(body)
         prepared: list[tuple[dict[str, Any], list[tuple[str, int, int]]]] = []
         errors, failures = [], []
+        claimed: dict[str, int] = {}  # e-mail -> id the earlier input of this batch will get
         for item in inputs:
             try:
                 values = store.prepare(t, item.get("properties") or {}, None)
-                prepared.append((values, check_associations(t, item.get("associations"))))
+                links = check_associations(t, item.get("associations"))
+                claim(claimed, values, store.next_id + len(prepared))
+                prepared.append((values, links))
             except HubSpotError as exc:
                 failures.append(exc)
                 errors.append(record_error(exc, item, None))
@@ -268,13 +283,16 @@ def routes(portal: Portal) -> list[Route]:
         if len(set(ids)) != len(ids):
             raise HubSpotError(400, "Duplicate IDs found in batch input")
         staged, errors, failures, missing = [], [], [], []
+        claimed: dict[str, int] = {}
         for item, raw in zip(inputs, ids, strict=True):
             rec = lookup(t, raw, item.get("idProperty"), follow=False)
             if rec is None or rec.archived:
                 missing.append(raw)
                 continue
             try:
-                staged.append((rec, store.prepare(t, item.get("properties") or {}, rec)))
+                values = store.prepare(t, item.get("properties") or {}, rec)
+                claim(claimed, values, rec.id)
+                staged.append((rec, values))
             except HubSpotError as exc:
                 failures.append(exc)
                 errors.append(record_error(exc, item, raw))
@@ -284,6 +302,59 @@ def routes(portal: Portal) -> list[Route]:
         for rec, values in staged:
             store.write(rec, values, now)
             results.append(full(rec))
+        if missing:
+            errors.insert(0, not_found(t, missing))
+        return json_response(batch_body(results, errors, started), 207 if errors else 200)
+
+    def batch_upsert(request: Request, body: Any) -> Response:
+        """Update the record each input's ``id`` names (by ``idProperty``: ``email`` for contacts,
+        else the record id) or create it (``email`` upserts only; the id becomes the e-mail).
+        Results carry ``new``; per-record failures give 207, unknown properties a whole 400."""
+        t = portal.object_type(request.path_params["objectType"])
+        started = portal.now()
+        inputs = inputs_of(body)
+        keys = [
+            (str(i.get("idProperty") or "hs_object_id"), str(i.get("id", "")).strip())
+            for i in inputs
+        ]
+        folded = [(p, v.lower() if p == "email" else v) for p, v in keys]
+        if len(set(folded)) != len(folded):
+            raise HubSpotError(400, "Duplicate IDs found in batch input")
+        staged: list[tuple[Record | None, dict[str, Any]]] = []
+        errors, failures, missing = [], [], []
+        claimed: dict[str, int] = {}
+        creates = 0
+        for item, (id_property, raw) in zip(inputs, keys, strict=True):
+            rec = lookup(t, raw, id_property, follow=False)
+            if rec is not None and rec.archived:
+                rec = None
+            if rec is None and id_property != "email":
+                missing.append(raw)
+                continue
+            props = dict(item.get("properties") or {})
+            try:
+                if rec is None:
+                    props["email"] = raw
+                    values = store.prepare(t, props, None)
+                    claim(claimed, values, store.next_id + creates)
+                    creates += 1
+                else:
+                    values = store.prepare(t, props, rec)
+                    claim(claimed, values, rec.id)
+                staged.append((rec, values))
+            except HubSpotError as exc:
+                failures.append(exc)
+                errors.append(record_error(exc, item, raw))
+        whole_batch_fails(failures)
+        now = portal.now()
+        results = []
+        for target, values in staged:
+            if target is None:
+                made = store.create(t, values, now)
+                results.append({**full(made), "new": True})
+            else:
+                store.write(target, values, now)
+                results.append({**full(target), "new": False})
         if missing:
             errors.insert(0, not_found(t, missing))
         return json_response(batch_body(results, errors, started), 207 if errors else 200)
@@ -318,6 +389,7 @@ def routes(portal: Portal) -> list[Route]:
         r("/{objectType}/batch/read", batch_read, ["POST"]),
         r("/{objectType}/batch/create", batch_create, ["POST"]),
         r("/{objectType}/batch/update", batch_update, ["POST"]),
+        r("/{objectType}/batch/upsert", batch_upsert, ["POST"]),
         r("/{objectType}/batch/archive", batch_archive, ["POST"]),
         r("/{objectType}", list_page, ["GET"]),
         r("/{objectType}", create, ["POST"]),

@@ -227,9 +227,17 @@ def _sort_key(store: Store, object_type: str, sorts: list[Any]) -> tuple[str, bo
 
 
 def run_search(
-    store: Store, object_type: str, body: Mapping[str, Any], lim: SearchLimits
+    store: Store,
+    object_type: str,
+    body: Mapping[str, Any],
+    lim: SearchLimits,
+    now: str | None = None,
 ) -> dict[str, Any]:
     """The ``CollectionResponseWithTotalSimplePublicObject`` for ``body`` (caller holds the lock).
+
+    With a search delay (``store.search_delay_seconds``) records are matched and rendered as the
+    index shows them at ``now``: records written less than the delay ago are missing (created) or
+    still carry their earlier values (updated).
 
     Raises:
         HubSpotError: 400 for limit > 200, paging past 10,000, too many groups/filters/sorts,
@@ -250,11 +258,17 @@ def run_search(
     # next write (``store.version``), so each page costs O(page), not O(portal).
     query = {k: v for k, v in body.items() if k not in ("after", "limit", "properties")}
     cache_key = (object_type, json.dumps(query, sort_keys=True, default=str))
-    cached = store.search_cache.get(cache_key)
+    lagging = now is not None and store.catch_up(now)
+    cached = None if lagging else store.search_cache.get(cache_key)
     if cached is not None and cached[0] == store.version:
         return _page(bucket, object_type, body, cached[1], offset, limit)
     run = _compile(store, object_type, body, lim)
-    hits = run([r for r in bucket.records.values() if not r.archived])
+    if lagging:
+        assert now is not None
+        view = store.searchable
+        hits = run([v for r in bucket.records.values() if not r.archived and (v := view(r, now))])
+    else:
+        hits = run([r for r in bucket.records.values() if not r.archived])
     if key is not None and not (key[0] in ("hs_object_id", "id") and not key[1]):
         name, descending = key
         conv = _stored(bucket.props.get(name))
@@ -270,6 +284,8 @@ def run_search(
         missing = [r for r in hits if r.props.get(name) is None]
         present.sort(key=sort_value, reverse=descending)
         hits = present + missing
+    if lagging:  # what is visible changes with the clock, not only with writes
+        return _page(bucket, object_type, body, hits, offset, limit)
     if len(store.search_cache) > 32:
         store.search_cache.clear()
     store.search_cache[cache_key] = (store.version, hits)

@@ -199,16 +199,21 @@ def load(
 
     The cyclic garbage collector is paused meanwhile: seeding allocates millions of long-lived,
     acyclic containers, and each full collection walks all of them (seeding 100,000 leads spent
-    most of its time there). Nothing seeding creates needs it.
+    most of its time there). Nothing seeding creates needs it. Seeded records are pre-existing
+    data, so they are searchable at once whatever the search delay.
     """
     loader = SeedLoader(store, now)
     paused = gc.isenabled()
     gc.disable()
     try:
         with store.lock:
-            for kind, rec in records:
-                loader.add(kind, rec)
-            return loader.finish()
+            delay, store.search_delay_seconds = store.search_delay_seconds, 0.0
+            try:
+                for kind, rec in records:
+                    loader.add(kind, rec)
+                return loader.finish()
+            finally:
+                store.search_delay_seconds = delay
     finally:
         if paused:
             gc.enable()

@@ -5,6 +5,9 @@ write stamps ``updatedAt`` and ``lastmodifieddate`` (contacts) / ``hs_lastmodifi
 write instant and appends the changed values to the property history. ``lifecyclestage`` moves
 forward only (unless cleared first); entering a stage stamps ``hs_v2_date_entered_<stage>``, the
 legacy ``hs_lifecyclestage_<stage>_date`` (a portal option) and ``hs_v2_date_exited_<previous>``.
+E-mail addresses are unique among live contacts (409 ``CONFLICT`` otherwise). With a search delay
+(``search_delay_seconds`` > 0) each write reaches the search index that many seconds later:
+``pending`` keeps, per lagging record, what search still shows (see :meth:`Store.searchable`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sla_sync.sandbox.hubspot.records import HistoryEntry, Record, normalize
+from sla_sync.sandbox.hubspot.records import HistoryEntry, Record, iso_ms, normalize
 from sla_sync.sandbox.hubspot.schema import (
     ASSOCIATION_TYPES,
     OBJECT_TYPES,
@@ -42,6 +46,32 @@ def _stage_key(prefix: str, stage: str, suffix: str = "") -> str:
     if name is None:
         name = _STAGE_KEYS[key] = sys.intern(prefix + stage + suffix)
     return name
+
+
+@dataclass(slots=True)
+class Pending:
+    """A record's writes the search index has not caught up with (search delay > 0).
+
+    ``base`` is what search saw before the first of them (``None``: the record was created within
+    the delay, so search does not see it at all); ``versions`` are ``(visible at, snapshot after
+    the write)``, oldest first.
+    """
+
+    base: Record | None
+    versions: list[tuple[str, Record]] = field(default_factory=list)
+
+
+def _snapshot(rec: Record) -> Record:
+    """A copy of ``rec`` as search sees it (no history)."""
+    return Record(
+        id=rec.id,
+        type=rec.type,
+        created_at=rec.created_at,
+        updated_at=rec.updated_at,
+        props=dict(rec.props),
+        archived=rec.archived,
+        archived_at=rec.archived_at,
+    )
 
 
 @dataclass
@@ -91,6 +121,10 @@ class Store:
             self.version = 0  # bumped by every change search results could depend on
             self.search_cache: dict[tuple[str, str], tuple[int, list[Record]]] = {}
             self._stage_order: dict[str, int] | None = None
+            # Eventual consistency of search: writes become searchable this many sandbox seconds
+            # later; ``pending`` holds what the index still shows for records written since.
+            self.search_delay_seconds = 0.0
+            self.pending: dict[int, Pending] = {}
 
     # ------------------------------------------------------------------ reads
 
@@ -161,6 +195,8 @@ class Store:
         bucket = self.buckets[object_type]
         bucket.records[rid] = rec
         bucket.order.append(rid)
+        if self.search_delay_seconds:
+            self.pending[rid] = Pending(base=None)
         self.write(rec, values, now, source=source)
         return rec
 
@@ -174,6 +210,7 @@ class Store:
         source_id: str | None = None,
     ) -> None:
         """Apply prepared ``values`` at ``now`` and bump the modification stamps."""
+        lagged = self.search_delay_seconds and self._lag_base(rec)
         props = rec.props
         history = rec.history
         stamp: HistoryEntry = source if source_id is None else (source, source_id)
@@ -198,6 +235,8 @@ class Store:
             props[name] = value
             history += (name, value or "", now, stamp)
         self.touch(rec, now)
+        if lagged:
+            self.pending[rec.id].versions.append((self._visible_at(now), _snapshot(rec)))
 
     def touch(self, rec: Record, now: str) -> None:
         """Stamp the modification time."""
@@ -215,6 +254,50 @@ class Store:
         props["hs_v2_date_entered_current_stage"] = now
         if self.legacy_lifecycle_dates:
             props[_stage_key("hs_lifecyclestage_", stage, "_date")] = now
+
+    # ------------------------------------------------------------------ search index lag
+
+    def set_search_delay(self, seconds: float) -> None:
+        """Make writes searchable ``seconds`` after they happen (0: at once, dropping the lag)."""
+        if seconds < 0:
+            raise ValueError("search_delay_seconds must be >= 0")
+        self.search_delay_seconds = float(seconds)
+        if not seconds and self.pending:
+            self.pending.clear()
+            self.version += 1
+
+    def _lag_base(self, rec: Record) -> bool:
+        """Before a write with a search delay: remember what search shows until it is indexed."""
+        if rec.id not in self.pending:
+            self.pending[rec.id] = Pending(base=_snapshot(rec))
+        return True
+
+    def _visible_at(self, now: str) -> str:
+        instant = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        return iso_ms(instant + timedelta(seconds=self.search_delay_seconds))
+
+    def catch_up(self, now: str) -> bool:
+        """Forget lag that has passed at ``now``; True while some records are still lagging."""
+        if not self.pending:
+            return False
+        done = [rid for rid, p in self.pending.items() if p.versions[-1][0] <= now]
+        for rid in done:
+            del self.pending[rid]
+        if done:
+            self.version += 1  # cached search hits may now be stale
+        return bool(self.pending)
+
+    def searchable(self, rec: Record, now: str) -> Record | None:
+        """``rec`` as the search index shows it at ``now`` (``None``: not indexed yet)."""
+        pending = self.pending.get(rec.id)
+        if pending is None:
+            return rec
+        seen = pending.base
+        for visible_at, snapshot in pending.versions:
+            if visible_at > now:
+                break
+            seen = snapshot
+        return seen
 
     def archive(self, rec: Record, now: str) -> None:
         """Move ``rec`` to the recycle bin."""
