@@ -18,6 +18,10 @@ Control routes (JSON):
   | "owner_usernames": [...]}``: reassign owners round-robin unless ``Sforce-Auto-Assign: FALSE``.
 - ``GET|POST /__sandbox/salesforce/limits``: ``{"daily_max": n, "used": n}``.
 - ``POST /__sandbox/salesforce/objects``: ``{"name": "Foo__c", "label"?}``: a custom object.
+- ``POST /__sandbox/salesforce/archive``: ``{"ids": [...], "archived"?: true}``: archive (or
+  un-archive) Tasks/Events; archived activities are only returned by queryAll. Activities whose
+  ActivityDate is over 365 days old on the sandbox clock are archived automatically, and seeded
+  touches with ``"archived": true`` start archived.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from starlette.routing import BaseRoute, Route
 from sla_sync.sandbox.app import build_app, json_body
 from sla_sync.sandbox.clock import SandboxClock
 from sla_sync.sandbox.faults import FaultRule
-from sla_sync.sandbox.salesforce import routes_auth, routes_extra, routes_rest
+from sla_sync.sandbox.salesforce import ingest, routes_auth, routes_extra, routes_rest
 from sla_sync.sandbox.salesforce.auth import Auth, ConnectedApp
 from sla_sync.sandbox.salesforce.bulk import QueryJob
 from sla_sync.sandbox.salesforce.limits import ApiLimits
@@ -90,6 +94,7 @@ class SalesforceEmulator:
         self.org = Org()
         self.cursors = CursorStore()
         self.jobs: dict[str, QueryJob] = {}
+        self.ingest_jobs: dict[str, ingest.IngestJob] = {}
         self.demo_user_id = ""
         self.reset()
 
@@ -103,6 +108,7 @@ class SalesforceEmulator:
             self.limits.reset()
             self.cursors.clear()
             self.jobs.clear()
+            self.ingest_jobs.clear()
             self.demo_user_id = self._add_user(
                 DEMO["username"], DEMO["password"], DEMO["security_token"], "Sandbox", "Integration"
             )
@@ -195,7 +201,12 @@ class SalesforceEmulator:
         return response
 
     def routes(self) -> Sequence[BaseRoute]:
-        return [*routes_auth.routes(self), *routes_extra.routes(self), *routes_rest.routes(self)]
+        return [
+            *routes_auth.routes(self),
+            *routes_extra.routes(self),
+            *ingest.routes(self),
+            *routes_rest.routes(self),
+        ]
 
     def instance_url(self, request: Request) -> str:
         """Where sessions point clients: the configured instance, else the host they called."""
@@ -323,6 +334,20 @@ class SalesforceEmulator:
                 {"name": schema.name, "keyPrefix": schema.key_prefix}, status_code=201
             )
 
+        async def archive(request: Request) -> Response:
+            body = await json_body(request)
+            ids = body.get("ids") if isinstance(body, dict) else None
+            if not isinstance(ids, list):
+                return JSONResponse({"error": "ids (a list of Task/Event ids) required"}, 400)
+            try:
+                with self.lock:
+                    changed = self.org.set_archived(
+                        [str(i) for i in ids], bool(body.get("archived", True))
+                    )
+            except RecordError as exc:
+                return JSONResponse({"error": exc.message}, status_code=exc.status)
+            return JSONResponse({"changed": changed})
+
         p = "/salesforce"
         return [
             Route(f"{p}/demo", demo, methods=["GET"]),
@@ -334,6 +359,7 @@ class SalesforceEmulator:
             Route(f"{p}/assignment-rule", assignment, methods=["POST", "DELETE"]),
             Route(f"{p}/limits", limits, methods=["GET", "POST"]),
             Route(f"{p}/objects", objects, methods=["POST"]),
+            Route(f"{p}/archive", archive, methods=["POST"]),
         ]
 
 

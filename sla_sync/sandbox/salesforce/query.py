@@ -1,7 +1,8 @@
 # ruff: noqa: E501 - verbatim vendor messages/templates and long test literals
 """Running SOQL against an :class:`~.state.Org`: name resolution, rows, JSON shaping and cursors.
 
-``/query`` hides ``IsDeleted`` rows and archived activities; ``/queryAll`` returns them. Results
+``/query`` hides ``IsDeleted`` rows and archived activities (``IsArchived``: set explicitly or, on
+each query, for activities over 365 days old on the sandbox clock); ``/queryAll`` returns them. Results
 page at 2,000 (or ``batchSize`` from ``Sforce-Query-Options``, 200..2,000) through query locators
 (``01g...-<offset>``); a locator expires after 15 minutes idle on the sandbox clock, and at most
 10 stay open per user (opening more drops the oldest), as on the real service.
@@ -27,7 +28,7 @@ from operator import methodcaller
 from typing import Any
 
 from sla_sync.sandbox.salesforce import soql
-from sla_sync.sandbox.salesforce.schema import ObjectSchema
+from sla_sync.sandbox.salesforce.schema import CHILD_RELATIONSHIPS, ObjectSchema
 from sla_sync.sandbox.salesforce.state import Org, Record
 from sla_sync.sandbox.salesforce.values import sf_datetime, to_json
 
@@ -76,6 +77,47 @@ class Column:
     hops: tuple[tuple[str, str, bool], ...]
 
 
+@dataclass(frozen=True)
+class ChildQuery:
+    """A child relationship subquery ``(SELECT ... FROM Tasks)``: rendered per parent row as
+    ``{"totalSize","done","records"}`` or ``null`` when the parent has no matching children."""
+
+    name: str  # canonical relationship name (the output key)
+    position: int  # plain SELECT fields before it
+    schema: ObjectSchema
+    parent_field: str  # the child's reference field pointing at the parent
+    columns: tuple[Column, ...]
+    predicate: Callable[[Record], bool] | None
+    order: tuple[tuple[Callable[[Record], Any], soql.OrderItem], ...]
+    limit: int | None
+    include_deleted: bool
+    # What the rendering depends on besides the records: the subquery and the day of ``now``.
+    signature: Any = None
+
+    def index(self, org: Org) -> dict[str, list[Record]]:
+        """Matching children grouped by parent id (ordered and limited per parent)."""
+        archivable = "IsArchived" in self.schema.fields
+        groups: dict[str, list[Record]] = {}
+        for r in org.records[self.schema.name].values():
+            parent = r.get(self.parent_field)
+            if parent is None:
+                continue
+            if not self.include_deleted and (
+                r["IsDeleted"] or (archivable and r.get("IsArchived"))
+            ):
+                continue
+            if self.predicate is not None and not self.predicate(r):
+                continue
+            groups.setdefault(parent, []).append(r)
+        for parent, rows in groups.items():
+            if self.order:
+                rows = soql.sort_rows(rows, list(self.order))
+            if self.limit is not None:
+                rows = rows[: self.limit]
+            groups[parent] = rows
+        return groups
+
+
 @dataclass
 class Cursor:
     rows: list[Record]
@@ -83,6 +125,7 @@ class Cursor:
     columns: list[Column]
     user_id: str
     last_used: datetime
+    children: tuple[ChildQuery, ...] = ()
 
 
 @dataclass
@@ -93,6 +136,7 @@ class PreparedQuery:
     rows: list[Record]
     columns: list[Column]
     count_only: bool
+    children: tuple[ChildQuery, ...] = ()
 
 
 def batch_size(header: str | None) -> int:
@@ -193,7 +237,9 @@ class Resolver:
 
 
 def prepare(org: Org, text: str, *, include_deleted: bool, now: datetime) -> PreparedQuery:
-    """Parse, resolve and run ``text``. Raises :class:`soql.SoqlError`."""
+    """Parse, resolve and run ``text`` (archiving old activities first). Raises
+    :class:`soql.SoqlError`."""
+    org.archive_activities(now.date())
     parsed = soql.parse(text)
     schema = org.schema(parsed.sobject)
     if schema is None:
@@ -217,6 +263,12 @@ def prepare(org: Org, text: str, *, include_deleted: bool, now: datetime) -> Pre
             )
         seen.add(key)
         columns.append(column)
+    children = tuple(
+        _child_query(org, schema, text, position, sub, include_deleted=include_deleted, now=now)
+        for position, sub in parsed.subqueries
+    )
+    if len({c.name for c in children}) != len(children):
+        raise soql.error_at(text, 0, "MALFORMED_QUERY", "duplicate field selected: subquery")
     predicate = soql.compile_where(text, parsed.where, resolver, now) if parsed.where else None
     archivable = "IsArchived" in schema.fields
     rows = [
@@ -231,7 +283,56 @@ def prepare(org: Org, text: str, *, include_deleted: bool, now: datetime) -> Pre
         rows = rows[parsed.offset :]
     if parsed.limit is not None:
         rows = rows[: parsed.limit]
-    return PreparedQuery(schema, rows, columns, parsed.count_only)
+    return PreparedQuery(schema, rows, columns, parsed.count_only, children)
+
+
+def _child_query(
+    org: Org,
+    parent: ObjectSchema,
+    text: str,
+    position: int,
+    sub: soql.Query,
+    *,
+    include_deleted: bool,
+    now: datetime,
+) -> ChildQuery:
+    """Resolve a subquery against the parent's child relationships. Raises :class:`soql.SoqlError`."""
+    relations = CHILD_RELATIONSHIPS.get(parent.name, {})
+    name = next((n for n in relations if n.lower() == sub.sobject.lower()), None)
+    if name is None:
+        raise soql.error_at(
+            text,
+            sub.sobject_pos,
+            "INVALID_TYPE",
+            f"Didn't understand relationship '{sub.sobject}' in FROM part of query call. If you are "
+            "attempting to use a custom relationship, be sure to append the '__r' after the custom "
+            "relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+        )
+    if sub.count_only or sub.offset:
+        raise soql.error_at(
+            text,
+            sub.sobject_pos,
+            "MALFORMED_QUERY",
+            "COUNT() and OFFSET are not supported in a subquery",
+        )
+    child_name, parent_field = relations[name]
+    child = org.schemas[child_name]
+    resolver = Resolver(org, child, text)
+    columns = tuple(resolver.column(ref)[0] for ref in sub.fields)
+    predicate = soql.compile_where(text, sub.where, resolver, now) if sub.where else None
+    order = tuple((resolver(item.field).getter, item) for item in sub.order)
+    return ChildQuery(
+        name,
+        position,
+        child,
+        parent_field,
+        columns,
+        predicate,
+        order,
+        sub.limit,
+        include_deleted,
+        signature=(sub, include_deleted, now.date()),
+    )
 
 
 def prepare_cached(org: Org, text: str, *, include_deleted: bool, now: datetime) -> PreparedQuery:
@@ -239,6 +340,7 @@ def prepare_cached(org: Org, text: str, *, include_deleted: bool, now: datetime)
 
     The returned ``rows`` list is shared: callers must not modify it.
     """
+    org.archive_activities(now.date())
     key = (text, include_deleted, now.date())
     hit = org.query_cache.get(key)
     if hit is not None and hit[0] == org.version:
@@ -272,16 +374,29 @@ def _encode_value(value: Any) -> str:
 
 
 def render_json(
-    rows: list[Record], sobject: str, columns: list[Column], base: str, org: Org
+    rows: list[Record],
+    sobject: str,
+    columns: list[Column],
+    base: str,
+    org: Org,
+    children: tuple[ChildQuery, ...] = (),
 ) -> list[str]:
-    """Each record as the JSON text of :func:`render`'s dict, cached per record in the org."""
-    key = (sobject, tuple(c.path for c in columns), base)
+    """Each record as the JSON text of :func:`render`'s dict, cached per record in the org.
+
+    With child subqueries a rendering also depends on the child objects (any write to them drops
+    the cached renderings of this column list, see :meth:`Org.changed`)."""
+    key = (sobject, tuple(c.path for c in columns), base, tuple(c.signature for c in children))
     entry = org.render_caches.get(key)
     if entry is None:
         deps: set[str] = set()
         for col in columns:
             if col.hops:
                 deps.update(_hop_targets(org, sobject, col))
+        for child in children:
+            deps.add(child.schema.name)
+            for col in child.columns:
+                if col.hops:
+                    deps.update(_hop_targets(org, child.schema.name, col))
         entry = (frozenset(deps) if deps else None, {})
         org.render_caches[key] = entry
         while len(org.render_caches) > RENDER_CACHES:
@@ -300,10 +415,47 @@ def render_json(
     if missing:
         if len(cache) + len(missing) > RENDER_CACHE_ROWS:
             cache.clear()
-        rendered = _Renderer(sobject, columns, base, org).many([rows[i] for i in missing])
+        todo = [rows[i] for i in missing]
+        if children:
+            rendered = _render_with_children(todo, sobject, columns, base, org, children)
+        else:
+            rendered = _Renderer(sobject, columns, base, org).many(todo)
         for i, text in zip(missing, rendered, strict=True):
             out[i] = text
             cache[rows[i]["Id"]] = text
+    return out
+
+
+def _render_with_children(
+    rows: list[Record],
+    sobject: str,
+    columns: list[Column],
+    base: str,
+    org: Org,
+    children: tuple[ChildQuery, ...],
+) -> list[str]:
+    """JSON texts of parent rows with each subquery's relationship object in SELECT position."""
+    indexes = [child.index(org) for child in children]
+    keys: list[str] = []
+    for i, col in enumerate([*columns, None]):
+        keys.extend(c.name for c in children if c.position == i)
+        if col is not None and col.path[0] not in keys:
+            keys.append(col.path[0])
+    out = []
+    for item in render(rows, sobject, columns, base, org):
+        parent_id = item["attributes"]["url"].rpartition("/")[2]
+        for child, index in zip(children, indexes, strict=True):
+            found = index.get(parent_id)
+            item[child.name] = (
+                {
+                    "totalSize": len(found),
+                    "done": True,
+                    "records": render(found, child.schema.name, list(child.columns), base, org),
+                }
+                if found
+                else None
+            )
+        out.append(_dumps({"attributes": item["attributes"], **{k: item[k] for k in keys}}))
     return out
 
 

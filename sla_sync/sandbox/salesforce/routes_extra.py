@@ -165,6 +165,12 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
                 return sf_error(
                     400, "INVALIDJOB", "InvalidJob : COUNT() is not supported by Bulk API 2.0 query"
                 )
+            if prepared.children:
+                return sf_error(
+                    400,
+                    "INVALIDJOB",
+                    "InvalidJob : Bulk API 2.0 query does not support nested queries",
+                )
             rows = [
                 [bulk.csv_cell(col.getter(r)) for col in prepared.columns] for r in prepared.rows
             ]

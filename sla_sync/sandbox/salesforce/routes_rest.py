@@ -1,6 +1,7 @@
-# ruff: noqa: E501 - verbatim vendor messages/templates and long test literals
 """REST resources under ``/services/data/vXX.X/``: query/queryAll with locators, limits,
-describe, sObject CRUD, getUpdated/getDeleted. Paths are served with and without a trailing slash."""
+describe, sObject CRUD, get/upsert by external id (``sobjects/<type>/<Field>/<value>``: 201 +
+``created: true`` / 200 + ``created: false`` (204 before API 46.0) / 300 with the matching
+records' urls), getUpdated/getDeleted. Paths are served with and without a trailing slash."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from sla_sync.sandbox.salesforce import query as q
 from sla_sync.sandbox.salesforce.soql import SoqlError
-from sla_sync.sandbox.salesforce.state import RecordError
+from sla_sync.sandbox.salesforce.state import MultipleMatches, RecordError
 from sla_sync.sandbox.salesforce.values import parse_datetime, sf_datetime, to_json
 from sla_sync.sandbox.salesforce.web import Call, Handler, api, sf_error
 
@@ -23,8 +24,12 @@ if TYPE_CHECKING:
 B = "/services/data/v{version}"
 
 
-def record_error(exc: RecordError) -> Response:
-    """A single-record failure as the REST API answers it."""
+def record_error(exc: RecordError, base: str = "/services/data/v59.0") -> Response:
+    """A single-record failure as the REST API answers it (300: the matching records' urls)."""
+    if isinstance(exc, MultipleMatches):
+        return JSONResponse(
+            [f"{base}/sobjects/{exc.sobject}/{sf_id}" for sf_id in exc.ids], status_code=300
+        )
     return sf_error(exc.status, exc.code, exc.message, exc.fields)
 
 
@@ -46,7 +51,9 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
         if not done:
             endpoint = "queryAll" if call.request.url.path.split("/")[4] == "queryAll" else "query"
             next_url = f"{call.base}/{endpoint}/{locator_id}-{end}"
-        records = q.render_json(rows, cursor.sobject, cursor.columns, call.base, emu.org)
+        records = q.render_json(
+            rows, cursor.sobject, cursor.columns, call.base, emu.org, cursor.children
+        )
         return Response(q.page_body(total, done, next_url, records), media_type="application/json")
 
     def run_query(include_deleted: bool) -> Handler:
@@ -68,7 +75,12 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
                         {"totalSize": len(prepared.rows), "done": True, "records": []}
                     )
                 cursor = q.Cursor(
-                    prepared.rows, prepared.schema.name, prepared.columns, call.session.user_id, now
+                    prepared.rows,
+                    prepared.schema.name,
+                    prepared.columns,
+                    call.session.user_id,
+                    now,
+                    prepared.children,
                 )
                 locator_id = emu.org.ids.new("01g")[:15]
                 if len(prepared.rows) > size:
@@ -181,6 +193,71 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
                 return record_error(exc)
         return Response(status_code=204)
 
+    async def by_external_id(call: Call) -> Response:
+        params = call.request.path_params
+        name, field_name, value = params["sobject"], params["field"], params["value"]
+        method = call.request.method
+        body = await call.json() if method == "PATCH" else None
+        if method == "PATCH" and not isinstance(body, dict):
+            return sf_error(
+                400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sObject from request body"
+            )
+        with emu.lock:
+            try:
+                if method == "GET":
+                    schema = emu.org.require_schema(name)
+                    fdef = schema.field(field_name)
+                    if fdef is None or not (fdef.external_id or fdef.name == "Id"):
+                        raise RecordError(
+                            "NOT_FOUND",
+                            "Provided external ID field does not exist or is not accessible: "
+                            + field_name,
+                            status=404,
+                        )
+                    if fdef.name == "Id":
+                        _, rec = emu.org.get_live(schema.name, value)
+                    else:
+                        found = [
+                            r
+                            for r in emu.org.records[schema.name].values()
+                            if not r["IsDeleted"]
+                            and isinstance(r.get(fdef.name), str)
+                            and r[fdef.name].lower() == value.lower()
+                        ]
+                        if len(found) > 1:
+                            raise MultipleMatches(schema.name, [r["Id"] for r in found])
+                        if not found:
+                            raise RecordError(
+                                "NOT_FOUND", "The requested resource does not exist", status=404
+                            )
+                        rec = found[0]
+                    out: dict[str, Any] = {
+                        "attributes": {
+                            "type": schema.name,
+                            "url": f"{call.base}/sobjects/{schema.name}/{rec['Id']}",
+                        }
+                    }
+                    out.update({f: to_json(rec.get(f)) for f in schema.fields})
+                    return JSONResponse(out)
+                assert isinstance(body, dict)
+                sf_id, created = emu.org.upsert(
+                    name,
+                    field_name,
+                    value,
+                    body,
+                    user_id=call.session.user_id,
+                    now=emu.clock.now(),
+                    auto_assign=call.auto_assign(),
+                )
+            except RecordError as exc:
+                return record_error(exc, call.base)
+        if not created and float(call.version) < 46.0:
+            return Response(status_code=204)  # before API 46.0 an upsert-update had no body
+        return JSONResponse(
+            {"id": sf_id, "success": True, "errors": [], "created": created},
+            status_code=201 if created else 200,
+        )
+
     def changes(kind: str) -> Handler:
         async def handler(call: Call) -> Response:
             params = call.request.query_params
@@ -239,5 +316,10 @@ def routes(emu: SalesforceEmulator) -> list[BaseRoute]:
         *both(f"{B}/sobjects/{{sobject}}", api(emu, sobject_root), ["GET", "POST"]),
         *both(
             f"{B}/sobjects/{{sobject}}/{{record_id}}", api(emu, record), ["GET", "PATCH", "DELETE"]
+        ),
+        *both(
+            f"{B}/sobjects/{{sobject}}/{{field}}/{{value}}",
+            api(emu, by_external_id),
+            ["GET", "PATCH"],
         ),
     ]

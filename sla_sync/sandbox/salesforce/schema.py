@@ -23,6 +23,16 @@ SYSTEM_READONLY = frozenset(
     }
 )
 
+# Child relationships SOQL subqueries can name: parent -> relationship -> (child, reference field).
+CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
+    "Lead": {
+        "Tasks": ("Task", "WhoId"),
+        "Events": ("Event", "WhoId"),
+        "Histories": ("LeadHistory", "LeadId"),
+    },
+    "Contact": {"Tasks": ("Task", "WhoId"), "Events": ("Event", "WhoId")},
+}
+
 _SOAP_TYPES = {
     "id": "tns:ID",
     "reference": "tns:ID",
@@ -132,7 +142,19 @@ class ObjectSchema:
         return {
             **self.summary(base),
             "fields": [f.describe() for f in self.fields.values()],
-            "childRelationships": [],
+            "childRelationships": [
+                {
+                    "cascadeDelete": True,
+                    "childSObject": child,
+                    "deprecatedAndHidden": False,
+                    "field": ref_field,
+                    "junctionIdListNames": [],
+                    "junctionReferenceTo": [],
+                    "relationshipName": rel,
+                    "restrictedDelete": False,
+                }
+                for rel, (child, ref_field) in CHILD_RELATIONSHIPS.get(self.name, {}).items()
+            ],
             "recordTypeInfos": [
                 {
                     "active": True,

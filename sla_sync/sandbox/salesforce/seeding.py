@@ -192,6 +192,8 @@ class Seeder:
             "LastModifiedDate": max(at, created),
             "LastModifiedById": owner,
             "SystemModstamp": max(at, created),
+            # Optional seed flag: an explicitly archived activity (only queryAll returns it).
+            "IsArchived": bool(rec.get("archived", False)),
         }
         if kind == "meeting":
             self.org.insert_raw(

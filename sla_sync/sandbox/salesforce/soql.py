@@ -7,6 +7,8 @@ parentheses, ``= != <> < <= > >= IN NOT IN LIKE``, ``null``, ``true``/``false``,
 strings, unquoted date (``2026-11-20``) and datetime literals (``2026-11-20T18:00:00Z``, with
 ``.SSS`` and ``+hh:mm``/``+hhmm`` offsets), ``TODAY``/``YESTERDAY``/``LAST_N_DAYS:n``/
 ``NEXT_N_DAYS:n``; ``ORDER BY`` (``ASC``/``DESC``, ``NULLS FIRST|LAST``); ``LIMIT``; ``OFFSET``.
+Child relationship subqueries in the field list (``(SELECT Id, Subject FROM Tasks WHERE ...
+ORDER BY ... LIMIT n)``, one level deep) parse into :attr:`Query.subqueries`.
 
 Keywords and names are case-insensitive, text comparisons too. Errors are :class:`SoqlError` with
 Salesforce's ``errorCode`` (``MALFORMED_QUERY``, ``INVALID_FIELD``) and a message in its
@@ -148,6 +150,9 @@ class Query:
     limit: int | None
     offset: int | None
     count_only: bool
+    # Child relationship subqueries ``(SELECT ... FROM Tasks)``: (plain fields before it, query);
+    # a subquery's ``sobject`` is the relationship name.
+    subqueries: tuple[tuple[int, Query], ...] = ()
 
 
 def error_at(text: str, pos: int, code: str, detail: str) -> SoqlError:
@@ -225,8 +230,15 @@ class _Parser:
         return FieldRef(tuple(token.text.split(".")), token.pos)
 
     def parse(self) -> Query:
+        query = self.select(nested=False)
+        if self.peek() is not None:
+            raise self.fail(self.peek())
+        return query
+
+    def select(self, *, nested: bool) -> Query:
         self.expect_keyword("SELECT")
         fields: list[FieldRef] = []
+        subqueries: list[tuple[int, Query]] = []
         count_only = False
         head = self.peek()
         next_ = self.peek(1)
@@ -235,17 +247,25 @@ class _Parser:
             self.expect("punct", ")")
             count_only = True
         else:
-            fields.append(self.field_ref())
-            while self.peek() is not None and self.peek() == Token("punct", ",", self.peek().pos):  # type: ignore[union-attr]
+            while True:
+                tok = self.peek()
+                if tok is not None and tok.text == "(":
+                    if nested:
+                        raise error_at(
+                            self.text,
+                            tok.pos,
+                            "MALFORMED_QUERY",
+                            "Nesting of semi join sub-selects is not supported",
+                        )
+                    self.i += 1
+                    subqueries.append((len(fields), self.select(nested=True)))
+                    self.expect("punct", ")")
+                else:
+                    fields.append(self.field_ref())
+                tok = self.peek()
+                if tok is None or tok.kind != "punct" or tok.text != ",":
+                    break
                 self.i += 1
-                if (tok := self.peek()) is not None and tok.text == "(":
-                    raise error_at(
-                        self.text,
-                        tok.pos,
-                        "MALFORMED_QUERY",
-                        "child relationship subqueries are not supported by the sandbox",
-                    )
-                fields.append(self.field_ref())
         self.expect_keyword("FROM")
         obj = self.expect("ident")
         where = order = None
@@ -259,8 +279,6 @@ class _Parser:
             limit = int(self.expect("number").text)
         if self.keyword("OFFSET"):
             offset = int(self.expect("number").text)
-        if self.peek() is not None:
-            raise self.fail(self.peek())
         return Query(
             text=self.text,
             fields=tuple(fields),
@@ -271,6 +289,7 @@ class _Parser:
             limit=limit,
             offset=offset,
             count_only=count_only,
+            subqueries=tuple(subqueries),
         )
 
     def order_items(self) -> list[OrderItem]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sla_sync.sandbox.salesforce.ids import IdFactory, to18
@@ -32,6 +32,9 @@ Record = dict[str, Any]
 # rendering besides the record itself (``None``: none), and record id -> JSON text.
 RenderCache = tuple[frozenset[str] | None, dict[str, str]]
 NAME_OBJECTS = frozenset({"Lead", "Contact", "User"})
+ACTIVITY_OBJECTS = ("Task", "Event")
+# Activities whose ActivityDate is more than this before the sandbox's today are archived.
+ARCHIVE_AFTER = timedelta(days=365)
 
 
 class RecordError(Exception):
@@ -46,6 +49,15 @@ class RecordError(Exception):
         self.message = message
         self.fields = fields or []
         self.status = status
+
+
+class MultipleMatches(RecordError):
+    """An upsert whose external id matches several records: HTTP 300 listing them."""
+
+    def __init__(self, sobject: str, ids: list[str]) -> None:
+        super().__init__("MULTIPLE_CHOICES", "More than one record found", status=300)
+        self.sobject = sobject
+        self.ids = ids
 
 
 @dataclass
@@ -76,6 +88,9 @@ class Org:
     version: int = 0
     render_caches: dict[Any, RenderCache] = field(default_factory=dict)
     query_cache: dict[Any, Any] = field(default_factory=dict)
+    # Day of the last full archive sweep, and activities written since the last sweep.
+    archive_day: date | None = None
+    archive_dirty: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._lower = {name.lower(): name for name in self.schemas}
@@ -88,6 +103,8 @@ class Org:
     def changed(self, obj: str, sf_id: str) -> None:
         """Record ``sf_id`` of ``obj`` was created or changed: new version, drop its renderings."""
         self.version += 1
+        if obj in ACTIVITY_OBJECTS:
+            self.archive_dirty.add((obj, sf_id))
         for deps, rendered in self.render_caches.values():
             if deps is not None and obj in deps:
                 rendered.clear()
@@ -99,6 +116,73 @@ class Org:
         self.version += 1
         self.render_caches.clear()
         self.query_cache.clear()
+        self.archive_day = None  # raw edits: sweep every activity again
+
+    # --- archived activities -----------------------------------------------------------------------
+
+    def archive_activities(self, today: date) -> None:
+        """Set ``IsArchived`` on Tasks/Events whose ActivityDate (Events: else the day of
+        ActivityDateTime) is over 365 days before ``today``. A full sweep once a day (or after
+        :meth:`invalidate_all`); otherwise only the activities written since the last call."""
+        if self.archive_day != today:
+            todo = [
+                (obj, r) for obj in ACTIVITY_OBJECTS for r in self.records.get(obj, {}).values()
+            ]
+            self.archive_day = today
+        elif self.archive_dirty:
+            todo = [
+                (obj, r)
+                for obj, sf_id in self.archive_dirty
+                if (r := self.records.get(obj, {}).get(sf_id)) is not None
+            ]
+        else:
+            return
+        self.archive_dirty.clear()
+        cutoff = today - ARCHIVE_AFTER
+        for obj, record in todo:
+            if record.get("IsArchived"):
+                continue
+            when = record.get("ActivityDate")
+            if when is None and isinstance(record.get("ActivityDateTime"), datetime):
+                when = record["ActivityDateTime"].date()
+            if isinstance(when, date) and when < cutoff:
+                record["IsArchived"] = True
+                self.changed(obj, record["Id"])
+        self.archive_dirty.clear()
+
+    def set_archived(self, raw_ids: list[str], archived: bool = True) -> list[str]:
+        """Archive (or un-archive) activities by id; returns the ids changed.
+
+        Raises:
+            RecordError: an id that is not an existing Task or Event (404).
+        """
+        targets: list[Record] = []
+        for raw in raw_ids:
+            obj = self.object_of(str(raw))
+            if obj not in ACTIVITY_OBJECTS:
+                raise RecordError("NOT_FOUND", f"not a Task or Event id: {raw}", status=404)
+            _, record = self.get_any(obj, str(raw))
+            targets.append(record)
+        changed = []
+        for record in targets:
+            if bool(record.get("IsArchived")) != archived:
+                record["IsArchived"] = archived
+                obj_name = self.object_of(record["Id"])
+                assert obj_name is not None
+                self.changed(obj_name, record["Id"])
+                changed.append(str(record["Id"]))
+        return changed
+
+    def get_any(self, obj: str, raw_id: str) -> tuple[ObjectSchema, Record]:
+        """A record by 15/18-char id, deleted ones included. Raises ``NOT_FOUND`` (404)."""
+        schema = self.require_schema(obj)
+        try:
+            record = self.records[schema.name].get(to18(raw_id))
+        except ValueError:
+            record = None
+        if record is None:
+            raise RecordError("NOT_FOUND", "The requested resource does not exist", status=404)
+        return schema, record
 
     # --- schema ----------------------------------------------------------------------------------
 
@@ -328,6 +412,64 @@ class Org:
         record.update(LastModifiedDate=now, LastModifiedById=user_id, SystemModstamp=now)
         self._derive(schema, record)
         self.changed(schema.name, record["Id"])
+
+    def upsert(
+        self,
+        obj: str,
+        field_name: str,
+        value: str,
+        body: Mapping[str, Any],
+        *,
+        user_id: str,
+        now: datetime,
+        auto_assign: bool = True,
+    ) -> tuple[str, bool]:
+        """Upsert by external id (``PATCH sobjects/<obj>/<Field>/<value>``): ``(id, created)``.
+
+        Matching is case-insensitive, as for non-case-sensitive external ids. The external id
+        value from the URL is written on create (it wins over the same field in the body).
+
+        Raises:
+            RecordError: unknown field (404), a field that is not an external id (400), more than
+                one match (:class:`MultipleMatches`, 300), or any create/update error.
+        """
+        schema = self.require_schema(obj)
+        fdef = schema.field(field_name)
+        if fdef is None:
+            raise RecordError(
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {field_name}",
+                status=404,
+            )
+        if not fdef.external_id:
+            raise RecordError(
+                "INVALID_FIELD",
+                f"Field {fdef.name} is not an External ID or indexed field for {schema.name}",
+                [fdef.name],
+            )
+        wanted = value.lower()
+        matches = [
+            r["Id"]
+            for r in self.records[schema.name].values()
+            if not r["IsDeleted"]
+            and isinstance(r.get(fdef.name), str)
+            and r[fdef.name].lower() == wanted
+        ]
+        if len(matches) > 1:
+            raise MultipleMatches(schema.name, matches)
+        if matches:
+            self.update(
+                schema.name, matches[0], body, user_id=user_id, now=now, auto_assign=auto_assign
+            )
+            return matches[0], False
+        new_id = self.create(
+            schema.name,
+            {**body, fdef.name: value},
+            user_id=user_id,
+            now=now,
+            auto_assign=auto_assign,
+        )
+        return new_id, True
 
     def delete(self, obj: str, raw_id: str, *, user_id: str, now: datetime) -> None:
         """Move a record to the recycle bin (``IsDeleted``; queryAll still returns it)."""
