@@ -1,0 +1,1 @@
+"""HubSpot connector (``hubspot-api-client``): client wiring, pull streams, write-back, schema."""
