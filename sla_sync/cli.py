@@ -8,11 +8,15 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sla_sync import __version__
 from sla_sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sla_sync.definitions import SlaSyncConfig
 
 DEFAULT_CONFIG = Path("config/sla-sync.example.yaml")
 
@@ -92,6 +96,137 @@ def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+# --------------------------------------------------------------------------- sync
+
+_CONFIG_OPTION = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SLA_SYNC_CONFIG",
+    default=None,
+    help="SLA definition file (env SLA_SYNC_CONFIG; default config/sla-sync.yaml).",
+)
+_CONNECTION_OPTION = click.option(
+    "--connection", default=None, help="Only this connection (default: every one in use)."
+)
+
+
+def _load_config(config_file: Path | None) -> SlaSyncConfig:
+    from sla_sync.definitions import ConfigError, load_config
+
+    path = config_file or Settings().config_file
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"{path}: {problem}", err=True)
+        click.echo(f"{path}: not loaded (sla-sync config check {path})", err=True)
+        sys.exit(1)
+
+
+def _names(config: SlaSyncConfig, connection: str | None) -> list[str]:
+    from sla_sync.pipeline.sync import UnknownConnectionError, connection_names
+
+    try:
+        return connection_names(config, connection)
+    except UnknownConnectionError as exc:
+        click.echo(f"error: {exc.args[0]}", err=True)
+        sys.exit(1)
+
+
+@main.command("sync")
+@_CONFIG_OPTION
+@_CONNECTION_OPTION
+@click.option("--full", is_flag=True, help="Re-read every stream from the beginning (backfill).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Pull and evaluate into the store, but write nothing to the CRM; print the changes.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="SLA_SYNC_DATA_DIR",
+    default=None,
+    help="Data directory for the SQLite default (env SLA_SYNC_DATA_DIR).",
+)
+@click.option(
+    "--database-url",
+    envvar="SLA_SYNC_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
+)
+def sync(
+    config_file: Path | None,
+    connection: str | None,
+    full: bool,
+    dry_run: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+) -> None:
+    """Run one sync cycle per connection: pull, evaluate, write SLA fields back.
+
+    Exit status: 0 every run succeeded; 3 a run was partial (daily API budget spent: state kept,
+    the next run goes on); 1 a run failed (or the config, a secret or the store is not ready).
+    """
+    from rich.console import Console
+
+    from sla_sync.pipeline.render import progress_bars, render_cycle
+    from sla_sync.pipeline.sync import StoreNotReadyError, check_store, exit_code, sync_connections
+    from sla_sync.store.engine import create_engine
+
+    config = _load_config(config_file)
+    names = _names(config, connection)
+    url = _settings(data_dir, database_url).effective_database_url()
+    try:
+        check_store(url)
+    except StoreNotReadyError as exc:
+        click.echo(f"error: {_redact(url)}: {exc}", err=True)
+        sys.exit(1)
+    console = Console()
+    engine = create_engine(url)
+    try:
+        with progress_bars(console, enabled=full and console.is_terminal) as bars:
+            reports = sync_connections(
+                engine,
+                config,
+                names,
+                full=full,
+                dry_run=dry_run,
+                progress=(lambda _name: bars) if bars is not None else None,
+            )
+    finally:
+        engine.dispose()
+    for report in reports:
+        render_cycle(console, report)
+    sys.exit(exit_code([r.outcome for r in reports]))
+
+
+@main.group()
+def crm() -> None:
+    """Prepare the CRM for sla-sync."""
+
+
+@crm.command("init")
+@_CONFIG_OPTION
+@_CONNECTION_OPTION
+@click.option("--dry-run", is_flag=True, help="Only list what would be created or updated.")
+def crm_init(config_file: Path | None, connection: str | None, dry_run: bool) -> None:
+    """Create the SLA fields (and their group) in each connection's CRM, idempotently.
+
+    Exit status: 0 done (or nothing to do), 1 a connection failed.
+    """
+    from rich.console import Console
+
+    from sla_sync.pipeline.render import render_schema
+    from sla_sync.pipeline.sync import init_schemas
+
+    config = _load_config(config_file)
+    reports = init_schemas(config, _names(config, connection), dry_run=dry_run)
+    render_schema(Console(), reports, dry_run=dry_run)
+    sys.exit(1 if any(r.error for r in reports) else 0)
 
 
 # --------------------------------------------------------------------------- engine
@@ -260,3 +395,50 @@ def _post_seed(url: str, generator: dict[str, object], cacert: str | None) -> No
     except (urllib.error.URLError, OSError) as exc:
         click.echo(f"error: {target}: {exc}", err=True)
         sys.exit(1)
+
+
+# --------------------------------------------------------------------------- demo
+# (owned by the demo's author: sla_sync/demo/; kept to this one block)
+
+
+@main.command("demo")
+@click.option(
+    "--leads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Leads to seed into the sandbox portal (default 600).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory of the demo's SQLite database, replaced each run (default .sla-sync-demo).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SLA definition (default: config/sandbox.yaml).",
+)
+@click.option("--keep-running", is_flag=True, help="Keep the sandbox up afterwards (Ctrl-C stops).")
+def demo(
+    leads: int | None, data_dir: Path | None, config_file: Path | None, keep_running: bool
+) -> None:
+    """Run one whole cycle against a seeded sandbox CRM and show what each side would see."""
+    from dataclasses import replace
+
+    from sla_sync.demo import DemoError, DemoOptions, make_console, run_demo
+
+    options = DemoOptions(config_file=config_file, keep_running=keep_running)
+    # Unset options keep DemoOptions' defaults (one place for them, imported only when run).
+    if leads is not None:
+        options = replace(options, leads=leads)
+    if data_dir is not None:
+        options = replace(options, data_dir=data_dir)
+    try:
+        code = run_demo(options, make_console())
+    except DemoError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)

@@ -13,7 +13,7 @@ not import ``settings``. Callers write ``connection.resolve_credentials(read_sec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -50,6 +50,33 @@ def _url(*schemes: str) -> Any:
 HttpUrl = Annotated[str, _url("http", "https")]
 HttpsUrl = Annotated[str, _url("https")]
 
+_FIELD_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,99}$"
+#: An agreement's lead field name (what ``when:`` and ``value_field`` read).
+LeadFieldName = Annotated[str, Field(pattern=_FIELD_NAME)]
+#: A CRM property / field API name (HubSpot ``hubspotscore``, Salesforce ``Rating__c``).
+CrmFieldName = Annotated[str, Field(pattern=_FIELD_NAME)]
+
+#: Where the lead fields the example and sandbox definitions use live in each CRM when the
+#: connection's ``fields:`` does not say. Any other name maps to the property of the same name.
+DEFAULT_FIELDS: Mapping[CrmKind, Mapping[str, str]] = {
+    CrmKind.HUBSPOT: {
+        "lead_score": "hubspotscore",
+        "lead_source": "hs_analytics_source",
+        "employees": "numemployees",
+        "annual_revenue": "annualrevenue",
+    },
+    CrmKind.SALESFORCE: {
+        "lead_source": "LeadSource",
+        "rating": "Rating",
+        "country": "Country",
+        "phone": "Phone",
+        "employees": "NumberOfEmployees",
+        "industry": "Industry",
+        "annual_revenue": "AnnualRevenue",
+        "state": "State",
+    },
+}
+
 
 class ConnectionSpec(Spec):
     """Settings shared by both CRMs.
@@ -57,12 +84,15 @@ class ConnectionSpec(Spec):
     ``ca_bundle``: PEM file of extra trusted CAs (a TLS proxy, the sandbox's throw-away CA); TLS
     verification itself cannot be switched off. ``daily_quota_share``: the share of the CRM's
     daily API quota sla-sync may spend (the rest belongs to the company's other integrations).
+    ``fields``: agreement lead field name -> CRM property name (``lead_score: hubspotscore``);
+    names not listed use :data:`DEFAULT_FIELDS` of the CRM, else the property of the same name.
     """
 
     name: Identifier
     description: str | None = None
     ca_bundle: Path | None = None
     daily_quota_share: Share = 0.5
+    fields: dict[LeadFieldName, CrmFieldName] = Field(default_factory=dict)
 
     #: credential -> the key naming its variable; filled by subclasses
     _credential_keys: ClassVar[tuple[str, ...]] = ()
@@ -71,6 +101,17 @@ class ConnectionSpec(Spec):
     def crm(self) -> CrmKind:
         """The CRM this connection talks to."""
         raise NotImplementedError
+
+    def crm_field(self, name: str) -> str:
+        """The CRM property that carries the agreement lead field ``name``."""
+        if name in self.fields:
+            return self.fields[name]
+        return DEFAULT_FIELDS.get(self.crm, {}).get(name, name)
+
+    def field_map(self, names: Iterable[str]) -> dict[str, str]:
+        """``{lead field: CRM property}`` for ``names`` and every field listed in ``fields``
+        (what the connector pulls into :attr:`sla_sync.domain.Lead.fields`)."""
+        return {name: self.crm_field(name) for name in sorted({*names, *self.fields})}
 
     def credential_env(self) -> dict[str, str]:
         """``{"token": "HUBSPOT_TOKEN", ...}``: credential name -> variable name, for the

@@ -73,12 +73,48 @@ class SlaSyncConfig:
                 return connection
         raise KeyError(name)
 
+    def agreements_of(self, connection: str) -> tuple[AgreementPolicy, ...]:
+        """The agreements that read connection ``connection``, in file order."""
+        return tuple(p for p in self._policies if connection in p.connections)
+
+    def lead_fields(self, connection: str) -> dict[str, str]:
+        """``{lead field: CRM property}`` the connection must pull: every field the
+        connection's agreements read (scope and tier conditions, the value field) plus those
+        its ``fields:`` lists, mapped by :meth:`ConnectionSpec.field_map`.
+
+        Raises:
+            KeyError: no connection is called ``connection``.
+        """
+        spec = self.connection(connection)
+        names = {name for p in self.agreements_of(connection) for name in policy_fields(p)}
+        return spec.field_map(names)
+
+    def history_fields(self, connection: str) -> tuple[str, ...]:
+        """Lead fields whose change history the connection must pull: those tier rules read
+        (the tier is decided on the values at the clock start, or retroactively on later
+        ones, so the current value alone is not enough)."""
+        names: set[str] = set()
+        for policy in self.agreements_of(connection):
+            if policy.sales is not None and policy.sales.speed is not None:
+                names.update(c.field for tier in policy.sales.speed.tiers for c in tier.when)
+        return tuple(sorted(names))
+
     def resolve_credentials(
         self, name: str, read_secret: SecretReader, environ: Mapping[str, str] | None = None
     ) -> dict[str, str]:
         """Credential values of connection ``name``; pass :func:`sla_sync.settings.read_secret`
         (see :meth:`~sla_sync.definitions.connections.ConnectionSpec.resolve_credentials`)."""
         return self.connection(name).resolve_credentials(read_secret, environ)
+
+
+def policy_fields(policy: AgreementPolicy) -> set[str]:
+    """The lead fields an agreement reads: scope and tier conditions and its value field."""
+    names = {c.field for c in policy.scope.when}
+    if policy.sales is not None and policy.sales.speed is not None:
+        names.update(c.field for tier in policy.sales.speed.tiers for c in tier.when)
+    if policy.volume is not None and policy.volume.value_field:
+        names.add(policy.volume.value_field)
+    return names
 
 
 def check_config_file(path: str | FsPath) -> list[ConfigProblem]:

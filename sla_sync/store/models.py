@@ -178,12 +178,17 @@ class TouchRow(Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "crm_id", name="uq_touches_crm_id"),
         Index("ix_touches_lead", "connection_id", "lead_crm_id"),
+        # A page that lists an activity's complete link set drops its other links (0002).
+        Index("ix_touches_activity", "connection_id", "activity_crm_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connection_id: Mapped[int] = _connection_fk()
     crm_id: Mapped[str] = mapped_column(CrmId)
     lead_crm_id: Mapped[str] = mapped_column(CrmId)
+    #: The CRM activity this touch comes from (``crm_id`` is ``<activity>/<lead>``); added in
+    #: 0002, ``NULL`` only for rows whose id does not follow that form.
+    activity_crm_id: Mapped[str | None] = mapped_column(CrmId)
     owner_crm_id: Mapped[str | None] = mapped_column(CrmId)
     kind: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(16))
@@ -419,3 +424,64 @@ class QuarantinedRecordRow(Base):
     last_seen_at: Mapped[datetime]
     seen_count: Mapped[int]
     resolved_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------------------- pipeline (0002)
+
+
+class LeadMqlRow(Base):
+    """One MQL entry of a lead under an agreement (the engine's ``mql_deliveries``), kept per
+    lead so marketing's delivered count of a period is a query, not a reload of every history.
+
+    Replaced per lead whenever the lead is re-evaluated, like its cycles.
+    """
+
+    __tablename__ = "lead_mqls"
+    __table_args__ = (
+        UniqueConstraint("agreement", "connection_id", "lead_crm_id", "at", name="uq_lead_mqls"),
+        Index("ix_lead_mqls_period", "agreement", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = _connection_fk()
+    agreement: Mapped[str] = mapped_column(Name)
+    lead_crm_id: Mapped[str] = mapped_column(CrmId)
+    at: Mapped[datetime]
+    segment: Mapped[str | None] = mapped_column(String(255))
+
+
+class EvaluationQueueRow(Base):
+    """A lead whose inputs changed and whose cycles are not recomputed yet.
+
+    Written in the transaction of the page that changed the lead, deleted in the transaction
+    that saves its cycles: a run killed between pull and evaluate loses no lead.
+    """
+
+    __tablename__ = "evaluation_queue"
+    __table_args__ = (UniqueConstraint("connection_id", "lead_crm_id", name="uq_evaluation_queue"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = _connection_fk()
+    lead_crm_id: Mapped[str] = mapped_column(CrmId)
+    queued_at: Mapped[datetime]
+
+
+class PushQueueRow(Base):
+    """A lead whose SLA fields may differ from what the CRM confirmed.
+
+    Written with the cycles that may change its fields, deleted once the CRM confirmed the
+    differences (or there were none). A record-level failure keeps the row with ``attempts``
+    and ``last_error``, so it is retried on later cycles (alone: confirmed leads are gone from
+    the queue).
+    """
+
+    __tablename__ = "push_queue"
+    __table_args__ = (UniqueConstraint("connection_id", "lead_crm_id", name="uq_push_queue"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = _connection_fk()
+    lead_crm_id: Mapped[str] = mapped_column(CrmId)
+    queued_at: Mapped[datetime]
+    attempts: Mapped[int]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None]

@@ -27,6 +27,10 @@ TABLES = {
     "sync_cursors",
     "runs",
     "quarantined_records",
+    # 0002
+    "lead_mqls",
+    "evaluation_queue",
+    "push_queue",
 }
 
 
@@ -70,3 +74,33 @@ def test_models_match_migrations(database_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_0002_backfills_touch_activity_ids(database_url: str) -> None:
+    from sqlalchemy import text
+
+    upgrade(database_url, revision="0001")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO connections (id, name, kind) VALUES (1, 'c', 'x')")
+            )
+            for crm_id, lead in (("501/11", "11"), ("odd-id", "12"), ("7/8/9", "9")):
+                connection.execute(
+                    text(
+                        "INSERT INTO touches (connection_id, crm_id, lead_crm_id, kind, "
+                        "direction, automated, by_sla_sync, occurred_at, content_hash) VALUES "
+                        "(1, :crm_id, :lead, 'call', 'outbound', false, false, "
+                        ":at, 'h')"
+                    ),
+                    {"crm_id": crm_id, "lead": lead, "at": "2026-11-02T10:00:00.000000Z"},
+                )
+        upgrade(database_url)
+        with engine.connect() as connection:
+            found = dict(
+                connection.execute(text("SELECT crm_id, activity_crm_id FROM touches")).all()
+            )
+    finally:
+        engine.dispose()
+    assert found == {"501/11": "501", "odd-id": None, "7/8/9": "7/8"}

@@ -3,9 +3,9 @@
 Modules: ``wire`` (JSON responses, error bodies), ``schema`` (object types, property definitions,
 association types), ``state`` (the store: records, property history, lifecycle, merges),
 ``search`` (filterGroups semantics), ``limits`` (per-token rate limits), ``routes_objects`` and
-``routes_meta`` (vendor routes), ``control`` (HubSpot-specific ``/__sandbox/hubspot/`` routes),
-``seeding`` (neutral seed records -> contacts and engagements), ``emulator``
-(:class:`HubSpotEmulator` and :func:`create_app`).
+``routes_meta`` (vendor routes), ``v4`` (association writes), ``control`` (HubSpot-specific
+``/__sandbox/hubspot/`` routes), ``seeding`` (neutral seed records -> contacts and
+engagements), ``emulator`` (:class:`HubSpotEmulator` and :func:`create_app`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ oldest first and rendered newest first, as HubSpot does.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -215,21 +216,39 @@ def normalize(
                 if kind == "datetime" or kind == "date":
                     value = to_iso(value, kind)
                 elif kind == "number":
-                    float(value)
+                    if not math.isfinite(float(value)):  # float() takes "nan" and "inf"
+                        raise ValueError(value)
                 elif kind == "bool":
                     if value.lower() not in ("true", "false"):
                         raise ValueError(value)
                     value = value.lower()
-            except ValueError:
-                code = "INVALID_DATE" if kind in ("datetime", "date") else "INVALID_INTEGER"
+            except (ValueError, OverflowError):
+                # INVALID_DATE / INVALID_INTEGER are the reference's codes (§4.2); a bad bool
+                # answering INVALID_OPTION is a guess (HubSpot bools carry true/false options).
+                code = {"datetime": "INVALID_DATE", "date": "INVALID_DATE"}.get(kind)
+                code = code or ("INVALID_INTEGER" if kind == "number" else "INVALID_OPTION")
                 errors.append(validation_error(f"{value!r} is not a valid {kind}", code, name))
                 continue
-        if name in ("lifecyclestage", "hs_lead_status") and not any(
-            str(o["value"]) == value for o in definition.options
-        ):
-            msg = f"{value} was not one of the allowed options"
-            errors.append(validation_error(msg, "INVALID_OPTION", name))
-            continue
+        elif kind == "enumeration" and definition.checks_options:
+            allowed = definition.allowed
+            if definition.field_type == "checkbox":
+                # Multiple values, ";"-separated; a leading ";" appends to the current ones
+                # (reference §2.5).
+                parts = [v for v in value.split(";") if v]
+                if value.startswith(";") and current is not None and current.props.get(name):
+                    kept = (current.props.get(name) or "").split(";")
+                    parts = list(dict.fromkeys([*(v for v in kept if v), *parts]))
+                bad = [v for v in parts if v not in allowed]
+                value = ";".join(parts)
+            else:
+                bad = [] if value in allowed else [value]
+            if bad:
+                msg = f"{bad[0]} was not one of the allowed options"
+                errors.append(validation_error(msg, "INVALID_OPTION", name))
+                continue
+            if not value:
+                out[name] = None
+                continue
         if name == "lifecyclestage" and current is not None:
             now = current.props.get("lifecyclestage")
             if now is not None and stage_order.get(value, 0) < stage_order.get(now, 0):

@@ -97,8 +97,59 @@ READ_ONLY = frozenset(
         "hs_lastmodifieddate",
         "hs_merged_object_ids",
         "hs_createdate",
+        # "Record source": set by HubSpot from where the record was created (CRM_UI, INTEGRATION,
+        # AUTOMATION_PLATFORM, ...), read-only through the API (guess: third-party property
+        # dumps list it among the system fields next to hs_object_id).
+        "hs_object_source",
     }
 )
+# Enumerations whose options live outside the property definition (owners, merged ids,
+# portal-defined call/meeting types): any value is accepted, as far as the emulator knows.
+# ``hubspot_owner_id`` is validated against owners by HubSpot; the emulator does not (guess:
+# the error code for an unknown owner is not in the reference).
+EXTERNAL_OPTIONS = frozenset({"hubspot_owner_id", "hs_merged_object_ids", "hs_activity_type"})
+
+# Option values of built-in engagement enumerations (reference §2.7; task type LINKED_IN*,
+# MEETING and priority NONE are guesses from the "others exist" / "NONE also seen" notes).
+CALL_DISPOSITIONS = (
+    "9d9162e7-6cf3-4944-bf63-4dff82258764",  # Busy
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7",  # Connected
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff",  # Left live message
+    "b2cf5968-551e-4856-9783-52b3da59a7d0",  # Left voicemail
+    "73a0d17f-1163-4015-bdd5-ec830791da20",  # No answer
+    "17b47fee-58de-441e-a44c-c6300d46f273",  # Wrong number
+)
+ENGAGEMENT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "hs_call_direction": ("INBOUND", "OUTBOUND"),
+    "hs_call_status": (
+        "BUSY",
+        "CALLING_CRM_USER",
+        "CANCELED",
+        "COMPLETED",
+        "CONNECTING",
+        "FAILED",
+        "IN_PROGRESS",
+        "MISSED",  # "a voicemail shows as missed" (reference §2.7)
+        "NO_ANSWER",
+        "QUEUED",
+        "RINGING",
+    ),
+    "hs_call_disposition": CALL_DISPOSITIONS,
+    "hs_email_direction": ("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"),
+    "hs_email_status": ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"),
+    "hs_meeting_outcome": ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"),
+    "hs_task_status": ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"),
+    "hs_task_priority": ("NONE", "LOW", "MEDIUM", "HIGH"),
+    "hs_task_type": (
+        "EMAIL",
+        "CALL",
+        "TODO",
+        "MEETING",
+        "LINKED_IN",
+        "LINKED_IN_CONNECT",
+        "LINKED_IN_MESSAGE",
+    ),
+}
 
 
 @dataclass(slots=True)
@@ -114,33 +165,65 @@ class PropertyDef:
     hubspot_defined: bool = True
     description: str = ""
     created_at: str = "2020-01-01T00:00:00.000Z"
+    updated_at: str | None = None
+    display_order: int = -1
+    hidden: bool = False
+    form_field: bool = False
+    external_options: bool = False
+    archived: bool = False
+    archived_at: str | None = None
+    # Option values, for validating writes (rebuilt whenever ``options`` is replaced).
+    allowed: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.set_options(self.options)
+
+    def set_options(self, options: list[dict[str, Any]]) -> None:
+        """Replace the options (and the set writes are checked against)."""
+        self.options = options
+        self.allowed = frozenset(str(o.get("value")) for o in options)
+
+    @property
+    def checks_options(self) -> bool:
+        """Whether writes must name one of the options (enumerations with inline options;
+        HubSpot's ``bool`` properties carry true/false options too)."""
+        return self.type == "enumeration" and not self.external_options
 
     def to_json(self) -> dict[str, Any]:
         """The Properties API representation."""
-        return {
+        out = {
             "name": self.name,
             "label": self.label or self.name,
             "type": self.type,
             "fieldType": self.field_type,
             "groupName": self.group,
             "description": self.description,
-            "displayOrder": -1,
-            "hidden": False,
-            "formField": False,
+            "displayOrder": self.display_order,
+            "hidden": self.hidden,
+            "formField": self.form_field,
             "hasUniqueValue": self.name in ("email", "hs_object_id"),
             "hubspotDefined": self.hubspot_defined,
             "calculated": False,
-            "externalOptions": False,
+            "externalOptions": self.external_options,
             "options": self.options,
             "modificationMetadata": {
                 "archivable": not self.hubspot_defined,
                 "readOnlyDefinition": self.hubspot_defined,
                 "readOnlyValue": self.name in READ_ONLY,
+                # Portal-customisable option lists (reference §3: lifecycle stages, lead status).
+                "readOnlyOptions": self.hubspot_defined and self.name not in EDITABLE_OPTIONS,
             },
             "createdAt": self.created_at,
-            "updatedAt": self.created_at,
-            "archived": False,
+            "updatedAt": self.updated_at or self.created_at,
+            "archived": self.archived,
         }
+        if self.archived:
+            out["archivedAt"] = self.archived_at
+        return out
+
+
+# HubSpot-defined properties whose options a portal may change (reference §3).
+EDITABLE_OPTIONS = frozenset({"lifecyclestage", "hs_lead_status"})
 
 
 def _options(values: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -160,12 +243,18 @@ def _defs(group: str, spec: dict[str, str]) -> list[PropertyDef]:
             "e": ("enumeration", "select"),
             "b": ("bool", "booleancheckbox"),
         }[kind]
-        out.append(PropertyDef(name, ptype, ftype, group))
+        d = PropertyDef(name, ptype, ftype, group)
+        if ptype == "enumeration":
+            if name in EXTERNAL_OPTIONS:
+                d.external_options = True
+            elif name in ENGAGEMENT_OPTIONS:
+                d.set_options(_options(ENGAGEMENT_OPTIONS[name]))
+        out.append(d)
     return out
 
 
 _COMMON = {"hs_object_id": "n", "hs_createdate": "d", "hs_lastmodifieddate": "d"}
-_COMMON |= {"hubspot_owner_id": "e", "hs_timestamp": "d"}
+_COMMON |= {"hubspot_owner_id": "e", "hs_timestamp": "d", "hs_object_source": "s"}
 
 
 def default_properties(object_type: str) -> list[PropertyDef]:
@@ -186,6 +275,7 @@ def default_properties(object_type: str) -> list[PropertyDef]:
             "lastmodifieddate": "d",
             "hs_lastmodifieddate": "d",
             "hs_object_id": "n",
+            "hs_object_source": "s",
             "hubspot_owner_id": "e",
             "hubspot_owner_assigneddate": "d",
             "hs_merged_object_ids": "e",
@@ -198,9 +288,9 @@ def default_properties(object_type: str) -> list[PropertyDef]:
         defs = _defs("contactinformation", spec)
         for d in defs:
             if d.name == "lifecyclestage":
-                d.options = _options(DEFAULT_STAGES)
+                d.set_options(_options(DEFAULT_STAGES))
             elif d.name == "hs_lead_status":
-                d.options = _options(LEAD_STATUSES)
+                d.set_options(_options(LEAD_STATUSES))
         for stage in DEFAULT_STAGES:
             defs += _defs(
                 "contactinformation",

@@ -28,6 +28,7 @@ KINDS = {
 
 
 INSTANT_CACHE = 65_536
+AUTOMATED_SOURCE = "AUTOMATION_PLATFORM"
 
 
 def _iso(value: Any) -> str:
@@ -185,7 +186,12 @@ class SeedLoader:
             "tasks": {"hs_task_subject": subject, "hs_task_status": "COMPLETED"},
             "notes": {"hs_note_body": subject},
         }[t]
-        eng = self.store.create(t, props, created, source="CRM_UI", created_at=created)
+        # A rep logs engagements in the CRM (CRM_UI). Automated ones (nurture and acknowledgement
+        # e-mails) are made by workflows: record source AUTOMATION_PLATFORM, no owner (guess from
+        # third-party property dumps and history captures, where workflow-made values carry
+        # sourceType AUTOMATION_PLATFORM; reference §3 lists WORKFLOWS among history sources).
+        source = AUTOMATED_SOURCE if rec.get("automated") else "CRM_UI"
+        eng = self.store.create(t, props, created, source=source, created_at=created)
         lead = self.leads.get(str(rec["lead"]))
         if lead is not None:
             self.store.associate(t, eng.id, "contacts", lead, ASSOCIATION_TYPES[(t, "contacts")])

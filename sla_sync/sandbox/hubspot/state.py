@@ -82,6 +82,9 @@ class Bucket:
     order: list[int] = field(default_factory=list)
     props: dict[str, PropertyDef] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Archived (deleted) property definitions and groups: out of the live lists and unwritable.
+    archived_props: dict[str, PropertyDef] = field(default_factory=dict)
+    archived_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def live(self, start: int = 0, archived: bool = False) -> Iterator[Record]:
         """Records with id >= ``start`` in id order; only archived ones when ``archived``."""
@@ -127,6 +130,11 @@ class Store:
             self.pending: dict[int, Pending] = {}
 
     # ------------------------------------------------------------------ reads
+
+    def definitions_changed(self) -> None:
+        """A property definition changed: search comparisons and the stage order may differ."""
+        self.version += 1
+        self._stage_order = None
 
     def stage_order(self) -> dict[str, int]:
         """Lifecycle stage -> rank, from the ``lifecyclestage`` options."""
@@ -189,6 +197,10 @@ class Store:
         created = created_at or now
         rec = Record(id=rid, type=object_type, created_at=created, updated_at=created)
         rec.props["hs_object_id"] = str(rid)
+        # "Record source": where the record was made (API, CRM_UI, IMPORT, AUTOMATION_PLATFORM...).
+        # Guess: records made with a private-app token may say INTEGRATION on real portals; the
+        # emulator uses the same source as the history entries of the create.
+        rec.props["hs_object_source"] = source
         if object_type == "contacts":
             rec.props["createdate"] = created
         rec.props["hs_createdate"] = created
@@ -352,6 +364,20 @@ class Store:
         self.version += 1
         self.assoc.setdefault(from_id, {})[to_id] = type_id
         self.assoc.setdefault(to_id, {})[from_id] = reverse
+
+    def dissociate(self, a: int, b: int) -> bool:
+        """Remove the link between ``a`` and ``b`` both ways; False when there was none.
+
+        Like :meth:`associate`, it leaves both records' modification stamps alone: HubSpot's
+        association changes do not bump ``hs_lastmodifieddate`` (sync-lessons.md §1, takeaway
+        3: "changes that don't bump the cursor ... HubSpot association changes",
+        airbyte#44554, #27199).
+        """
+        had = self.assoc.get(a, {}).pop(b, None) is not None
+        had = self.assoc.get(b, {}).pop(a, None) is not None or had
+        if had:
+            self.version += 1
+        return had
 
     def associated(self, from_type: str, from_id: int, to_type: str) -> list[tuple[int, int]]:
         """``[(to id, type id)]`` of live records of ``to_type`` linked to ``from_id``."""

@@ -7,12 +7,12 @@ needs to recompute. None of these functions commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, or_, select
+from sqlalchemy import ColumnElement, Table, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from sla_sync.domain import (
@@ -322,6 +322,7 @@ def upsert_touches(session: Session, connection_id: int, touches: Iterable[Touch
             "connection_id": connection_id,
             "crm_id": t.id,
             "lead_crm_id": t.lead_id,
+            "activity_crm_id": activity_of(t.id, t.lead_id),
             "owner_crm_id": t.owner_id,
             "kind": str(t.kind),
             "direction": str(t.direction),
@@ -337,3 +338,132 @@ def upsert_touches(session: Session, connection_id: int, touches: Iterable[Touch
     leads = {row["lead_crm_id"] for row in rows if row["crm_id"] in changed}
     leads.update(previous[crm_id]["lead_crm_id"] for crm_id in changed if crm_id in previous)
     return leads
+
+
+def activity_of(touch_id: str, lead_id: str) -> str | None:
+    """The activity id of a touch id ``<activity>/<lead>`` (the connectors' ``touch_id``), or
+    ``None`` when the id does not end with ``/<lead_id>``."""
+    suffix = f"/{lead_id}"
+    if touch_id.endswith(suffix) and len(touch_id) > len(suffix):
+        return touch_id[: -len(suffix)]
+    return None
+
+
+def replace_activity_links(
+    session: Session,
+    connection_id: int,
+    activity_ids: Iterable[str],
+    keep_touch_ids: Iterable[str],
+) -> set[str]:
+    """Drop the touches of ``activity_ids`` other than ``keep_touch_ids``.
+
+    For activities whose complete set of lead links was just pulled (``keep_touch_ids``): an
+    activity re-associated away from a lead, or unlinked, stops counting for it. Returns the
+    leads that lost a touch.
+    """
+    keep = set(keep_touch_ids)
+    return _delete_touches(
+        session, connection_id, sorted(set(activity_ids)), lambda crm_id: crm_id not in keep
+    )
+
+
+def remove_activities(
+    session: Session, connection_id: int, activity_ids: Iterable[str]
+) -> set[str]:
+    """Delete every touch of activities deleted in the CRM; returns the leads that lost one."""
+    return _delete_touches(session, connection_id, sorted(set(activity_ids)), lambda _: True)
+
+
+def _delete_touches(
+    session: Session, connection_id: int, activity_ids: list[str], drop: Callable[[str], bool]
+) -> set[str]:
+    affected: set[str] = set()
+    for chunk in chunks(activity_ids):
+        rows = session.execute(
+            select(TouchRow.id, TouchRow.crm_id, TouchRow.lead_crm_id).where(
+                TouchRow.connection_id == connection_id, TouchRow.activity_crm_id.in_(chunk)
+            )
+        ).all()
+        doomed = [r for r in rows if drop(r.crm_id)]
+        for ids in chunks([r.id for r in doomed]):
+            session.execute(delete(TouchRow).where(TouchRow.id.in_(ids)))
+        affected.update(r.lead_crm_id for r in doomed)
+    return affected
+
+
+def mark_leads_deleted(
+    session: Session, connection_id: int, deleted: Mapping[str, datetime]
+) -> set[str]:
+    """Set ``deleted_at`` on stored leads archived or deleted in the CRM (``{id: when}``).
+
+    Leads never stored are ignored (nothing of theirs to cancel). Returns the leads changed.
+    """
+    changed: set[str] = set()
+    for lead_id, at in sorted(deleted.items()):
+        at = ensure_utc(at, what=f"deletion of lead {lead_id}")
+        result = session.execute(
+            update(LeadRow)
+            .where(
+                LeadRow.connection_id == connection_id,
+                LeadRow.crm_id == lead_id,
+                or_(LeadRow.deleted_at.is_(None), LeadRow.deleted_at != at),
+            )
+            .values(deleted_at=at)
+            .returning(LeadRow.crm_id)
+        )
+        changed.update(result.scalars())
+    return changed
+
+
+def mark_leads_merged(session: Session, connection_id: int, merges: Mapping[str, str]) -> set[str]:
+    """Set ``merged_into`` on stored leads merged away (``{loser: survivor}``).
+
+    Returns the losers changed *and* their survivors (whose history now includes the loser's),
+    so both are re-evaluated.
+    """
+    changed: set[str] = set()
+    for loser, survivor in sorted(merges.items()):
+        result = session.execute(
+            update(LeadRow)
+            .where(
+                LeadRow.connection_id == connection_id,
+                LeadRow.crm_id == loser,
+                or_(LeadRow.merged_into.is_(None), LeadRow.merged_into != survivor),
+            )
+            .values(merged_into=survivor)
+            .returning(LeadRow.crm_id)
+        )
+        if result.scalars().all():
+            changed.update((loser, survivor))
+    return changed
+
+
+def merge_survivors(session: Session, connection_id: int, lead_ids: Iterable[str]) -> set[str]:
+    """The records the given leads were merged into (their histories include these leads)."""
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(lead_ids))):
+        found.update(
+            session.scalars(
+                select(LeadRow.merged_into).where(
+                    LeadRow.connection_id == connection_id,
+                    LeadRow.crm_id.in_(chunk),
+                    LeadRow.merged_into.is_not(None),
+                )
+            )
+        )
+    found.discard("")
+    return found
+
+
+def leads_owned_by(session: Session, connection_id: int, owner_ids: Iterable[str]) -> set[str]:
+    """Leads currently owned by any of ``owner_ids`` (an owner's team moved: scopes change)."""
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(owner_ids))):
+        found.update(
+            session.scalars(
+                select(LeadRow.crm_id).where(
+                    LeadRow.connection_id == connection_id, LeadRow.owner_crm_id.in_(chunk)
+                )
+            )
+        )
+    return found

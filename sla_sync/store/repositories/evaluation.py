@@ -337,3 +337,26 @@ def _attainment_from(r: PeriodAttainmentRow, f: Mapping[str, Any]) -> Attainment
         pace_index=optional_float("pace_index"),
         consequences=tuple(f["consequences"]),
     )
+
+
+def open_cycle_leads(
+    session: Session,
+    connection_id: int,
+    *,
+    agreement: str,
+    kind: CycleKind,
+    owner_ids: Iterable[str],
+) -> set[str]:
+    """Leads with a running or paused ``kind`` cycle of ``agreement`` owned by ``owner_ids``."""
+    open_states = (CycleState.RUNNING.value, CycleState.PAUSED.value)
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(owner_ids))):
+        stmt = select(LeadCycleRow.lead_crm_id).where(
+            LeadCycleRow.connection_id == connection_id,
+            LeadCycleRow.agreement == agreement,
+            LeadCycleRow.kind == kind.value,
+            LeadCycleRow.state.in_(open_states),
+            LeadCycleRow.owner_crm_id.in_(chunk),
+        )
+        found.update(session.scalars(stmt.distinct()))
+    return found

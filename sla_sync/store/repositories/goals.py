@@ -167,3 +167,15 @@ def _stored(r: GoalVersionRow) -> StoredGoalVersion:
         note=r.note,
     )
     return StoredGoalVersion(goal=goal, published_at=r.published_at, frozen=r.frozen)
+
+
+def latest_goal(session: Session, agreement: str) -> StoredGoalVersion | None:
+    """The agreement's latest goal version of any period (the engine's ``previous``)."""
+    stmt = (
+        select(GoalVersionRow)
+        .where(GoalVersionRow.agreement == agreement)
+        .order_by(GoalVersionRow.version.desc())
+        .limit(1)
+    )
+    row = session.scalars(stmt).one_or_none()
+    return None if row is None else _stored(row)

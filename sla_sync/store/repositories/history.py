@@ -84,39 +84,45 @@ def _load_parts(session: Session, connection_id: int, lead_ids: list[str]) -> di
     def part(lead_id: str) -> _Parts:
         return parts.setdefault(lead_id, ([], [], [], []))
 
+    # Plain column tuples, not ORM objects: a full sync loads every lead's history once, and
+    # identity-map bookkeeping would cost more than the queries.
+    lc_t, oc_t = LifecycleChangeRow.__table__.c, OwnerChangeRow.__table__.c
+    t_t, fc_t = TouchRow.__table__.c, FieldChangeRow.__table__.c
     for chunk in chunks(lead_ids):
-        for lc in session.scalars(
-            select(LifecycleChangeRow)
-            .where(
-                LifecycleChangeRow.connection_id == connection_id,
-                LifecycleChangeRow.lead_crm_id.in_(chunk),
-            )
-            .order_by(LifecycleChangeRow.at, LifecycleChangeRow.id)
+        for lead_id, field, value, at, source in session.execute(
+            select(lc_t.lead_crm_id, lc_t.field, lc_t.value, lc_t.at, lc_t.source)
+            .where(lc_t.connection_id == connection_id, lc_t.lead_crm_id.in_(chunk))
+            .order_by(lc_t.at, lc_t.id)
         ):
-            part(lc.lead_crm_id)[0].append(
+            part(lead_id)[0].append(
                 LifecycleChange(
-                    lead_id=lc.lead_crm_id,
-                    field=LifecycleField(lc.field),
-                    value=lc.value or None,
-                    at=lc.at,
-                    source=lc.source,
+                    lead_id=lead_id,
+                    field=LifecycleField(field),
+                    value=value or None,
+                    at=at,
+                    source=source,
                 )
             )
-        for oc in session.scalars(
-            select(OwnerChangeRow)
-            .where(
-                OwnerChangeRow.connection_id == connection_id,
-                OwnerChangeRow.lead_crm_id.in_(chunk),
-            )
-            .order_by(OwnerChangeRow.at, OwnerChangeRow.id)
+        for lead_id, owner_id, at in session.execute(
+            select(oc_t.lead_crm_id, oc_t.owner_crm_id, oc_t.at)
+            .where(oc_t.connection_id == connection_id, oc_t.lead_crm_id.in_(chunk))
+            .order_by(oc_t.at, oc_t.id)
         ):
-            part(oc.lead_crm_id)[1].append(
-                OwnerChange(lead_id=oc.lead_crm_id, owner_id=oc.owner_crm_id or None, at=oc.at)
+            part(lead_id)[1].append(OwnerChange(lead_id=lead_id, owner_id=owner_id or None, at=at))
+        for t in session.execute(
+            select(
+                t_t.crm_id,
+                t_t.lead_crm_id,
+                t_t.kind,
+                t_t.occurred_at,
+                t_t.owner_crm_id,
+                t_t.direction,
+                t_t.automated,
+                t_t.by_sla_sync,
+                t_t.created_at,
             )
-        for t in session.scalars(
-            select(TouchRow)
-            .where(TouchRow.connection_id == connection_id, TouchRow.lead_crm_id.in_(chunk))
-            .order_by(TouchRow.occurred_at, TouchRow.id)
+            .where(t_t.connection_id == connection_id, t_t.lead_crm_id.in_(chunk))
+            .order_by(t_t.occurred_at, t_t.id)
         ):
             part(t.lead_crm_id)[2].append(
                 Touch(
@@ -131,15 +137,12 @@ def _load_parts(session: Session, connection_id: int, lead_ids: list[str]) -> di
                     created_at=t.created_at,
                 )
             )
-        for fc in session.scalars(
-            select(FieldChangeRow)
-            .where(
-                FieldChangeRow.connection_id == connection_id,
-                FieldChangeRow.lead_crm_id.in_(chunk),
-            )
-            .order_by(FieldChangeRow.at, FieldChangeRow.id)
+        for lead_id, name, value, at in session.execute(
+            select(fc_t.lead_crm_id, fc_t.name, fc_t.value, fc_t.at)
+            .where(fc_t.connection_id == connection_id, fc_t.lead_crm_id.in_(chunk))
+            .order_by(fc_t.at, fc_t.id)
         ):
-            part(fc.lead_crm_id)[3].append(
-                FieldChange(lead_id=fc.lead_crm_id, name=fc.name, value=fc.value or None, at=fc.at)
+            part(lead_id)[3].append(
+                FieldChange(lead_id=lead_id, name=name, value=value or None, at=at)
             )
     return parts

@@ -244,3 +244,21 @@ def unresolved_quarantine(
         )
         for r in session.scalars(stmt)
     ]
+
+
+def api_calls_since(session: Session, connection_id: int, since: datetime) -> int:
+    """API calls recorded by the connection's runs started at or after ``since``.
+
+    Sums ``api_calls["total"]`` of finished runs (a run killed before it finished recorded
+    none: the count is a floor, and the CRM's own daily counter still stops the connector).
+    """
+    ensure_utc(since, what="since")
+    stmt = select(RunRow.api_calls).where(
+        RunRow.connection_id == connection_id, RunRow.started_at >= since
+    )
+    total = 0
+    for calls in session.scalars(stmt):
+        value = calls.get("total") if isinstance(calls, dict) else None
+        if isinstance(value, int):
+            total += value
+    return total
