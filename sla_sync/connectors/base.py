@@ -234,6 +234,9 @@ class PushResult:
     ``retriable`` tells whether sending the same values again later may succeed (a rate limit,
     a conflict) or not (the record is gone: ``gone``; a value the CRM refuses).
     ``merged_into``: the record was merged; the survivor's id, when the CRM says it.
+    ``call_failed``: the call carrying the record failed as a whole (a 5xx or 429 outliving the
+    retries, an unreadable answer): the CRM said nothing about this record, so the failure is
+    not held against it (an outage never quarantines records).
     """
 
     lead_id: str
@@ -243,6 +246,7 @@ class PushResult:
     retriable: bool = False
     gone: bool = False
     merged_into: str | None = None
+    call_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,9 +6,10 @@ closed with its outcome:
 
 * ``success``: every step finished;
 * ``partial``: the daily API budget ran out (:class:`~sla_sync.connectors.base.
-  QuotaExhaustedError`). Pages stored so far and their cursors stay; when the pull ran out, the
-  evaluate step still runs on what was stored (it needs no API call) and the push waits for the
-  next run (its queue keeps every lead);
+  QuotaExhaustedError`), or a write call failed past its retries (the CRM down or throttling:
+  the push step stops and leaves the rest queued). Pages stored so far and their cursors stay;
+  when the pull ran out, the evaluate step still runs on what was stored (it needs no API call)
+  and the push waits for the next run (its queue keeps every lead);
 * ``failed``: a connector error (bad credentials, retries exhausted), SLA fields missing in the
   CRM (``sla-sync crm init`` not run), or a bug; state is kept
   (cursors, queues), the error text is recorded, and a bug is re-raised after recording.
@@ -171,6 +172,11 @@ def run_cycle(
                 )
             except QuotaExhaustedError as exc:
                 report.outcome, report.error = RunOutcome.PARTIAL, f"push: {exc}"
+            if report.push.interrupted and report.outcome is RunOutcome.RUNNING:
+                report.outcome, report.error = (
+                    RunOutcome.PARTIAL,
+                    f"push: {report.push.interrupted}",
+                )
         if report.outcome is RunOutcome.RUNNING:
             report.outcome = RunOutcome.SUCCESS
     except (ConnectorError, CrmSchemaMissingError) as exc:

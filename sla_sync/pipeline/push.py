@@ -10,6 +10,12 @@ those records leave the queue; a failed record stays queued with its error and a
 away: the next pull tells the store). Records that failed before are sent one per call, so a
 record the CRM keeps refusing never holds back a batch.
 
+A call that failed as a whole (the CRM down or throttling past every retry: every result says
+``call_failed``) says nothing about its records: they stay queued as they were (no attempt
+counted, still batched next time) and the step stops there, leaving the rest of the queue for
+the next run; :attr:`PushOutcome.interrupted` says why. During an outage a run thus spends one
+call's retries, not one per queued record.
+
 ``updated_at`` is stamped on a record only when another field changes, so an unchanged lead
 costs no write: the worker's own writes that come back in the next pull change nothing.
 
@@ -38,7 +44,8 @@ from sla_sync.store import repositories as repo
 
 LEAD_OBJECT = "lead"
 PAGE = 500
-#: Failed attempts after which a retriable record error is quarantined instead of retried.
+#: Failed attempts after which a retriable record error is quarantined instead of retried
+#: (failures of the whole call, ``PushResult.call_failed``, do not count towards it).
 MAX_ATTEMPTS = 10
 PUSH_STREAM = "push:fields"
 
@@ -65,6 +72,7 @@ class PushOutcome:
     calls: int = 0
     changes: list[FieldUpdate] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    interrupted: str | None = None
 
 
 def push_pending(
@@ -126,6 +134,15 @@ def push_pending(
                 _record(session, connection_id, group, results, now, outcome)
             if progress is not None:
                 progress(Progress(step="push", done=outcome.considered, total=backlog))
+            failed_call = next((r for r in results if r.call_failed), None)
+            if failed_call is not None:
+                with sessions() as session:
+                    left = repo.push_backlog(session, connection_id)
+                outcome.interrupted = (
+                    f"a write call failed ({failed_call.error or 'no answer'}); "
+                    f"{left} lead(s) left queued for the next run"
+                )
+                return outcome
     return outcome
 
 
@@ -217,6 +234,9 @@ def _record(
         if result.gone or result.merged_into is not None:
             done.append(update.lead_id)
             outcome.dropped += 1
+        elif result.call_failed:
+            # An outage says nothing about the record: no attempt counted, still batched.
+            continue
         elif result.retriable:
             attempts = repo.record_push_failure(
                 session, connection_id, update.lead_id, error=error, at=now

@@ -126,7 +126,7 @@ def test_dry_run_writes_nothing_and_shows_what_a_real_run_sends(
     }
 
 
-def test_a_refused_record_is_retried_alone_on_the_next_cycle(
+def test_a_write_refused_past_retries_is_sent_again_on_the_next_cycle(
     portal: Portal, store: Engine, config: SlaSyncConfig, environ: dict[str, str]
 ) -> None:
     first = sync(store, config, environ)
@@ -143,7 +143,7 @@ def test_a_refused_record_is_retried_alone_on_the_next_cycle(
     )
     later = portal.at(AS_OF + timedelta(minutes=5))
     # HubSpot keeps refusing the write (429 with Retry-After: 0, more times than the client
-    # retries): the record's write fails retriably.
+    # retries): the write call fails; the run says so and keeps the record queued.
     portal.control(
         "POST",
         "faults",
@@ -159,7 +159,8 @@ def test_a_refused_record_is_retried_alone_on_the_next_cycle(
 
     second = sync(store, config, environ, now=later)
 
-    assert second.outcome is RunOutcome.SUCCESS, second.error
+    assert second.outcome is RunOutcome.PARTIAL
+    assert second.error and "1 lead(s) left queued" in second.error
     [change] = second.changes
     assert change.lead_id == target
     new_status = change.values[SlaField.STATUS]

@@ -2,14 +2,15 @@
 
 Streams, in the order a cycle reads them (owners first: leads refer to them)::
 
-    owners        every owner, active and archived (inactive), full list every cycle
+    owners        every active owner, full list every cycle (one call per 500 owners)
     contacts      leads changed in the window + stage/status/owner/field history, merges
     calls emails meetings tasks notes
                   engagements changed in the window, one Touch per linked contact
     associations  links of engagements created within ``association_recheck``, re-read at most
                   once per ``association_recheck_every`` (re-association bumps no date)
-    archived      the recycle bin (archived contacts -> ``deleted_leads``, archived engagements
-                  -> ``removed_activity_ids``), listed at most once per ``archived_every``
+    archived      the recycle bin (archived owners -> ``Owner.active=False``, archived contacts
+                  -> ``deleted_leads``, archived engagements -> ``removed_activity_ids``), listed
+                  at most once per ``archived_every``
 
 Cursor semantics (see :mod:`._cursor`): opaque JSON, yielded with every page; a window is
 ``[previous end - lookback, started_at - safety_lag]`` and never ends after the run's start;
@@ -52,7 +53,9 @@ STREAMS: tuple[str, ...] = (
     "associations",
     "archived",
 )
-ARCHIVED_TYPES = ("contacts", *ENGAGEMENT_TYPES)
+# Owners lead the recycle bin: an owner is archived rarely, and listing the archived ones every
+# cycle would double the owners stream's cost for news that can wait ``archived_every``.
+ARCHIVED_TYPES = ("owners", "contacts", *ENGAGEMENT_TYPES)
 
 
 def pull_stream(
@@ -73,7 +76,7 @@ def pull_stream(
     cursor = decode(request.cursor, stream=request.stream)
     stream = request.stream
     if stream == "owners":
-        return _owners(apis)
+        return _owners(apis, archived=False)
     if stream == "contacts":
         return pull_contacts(apis, request, settings, cursor)
     if stream in ENGAGEMENT_TYPES:
@@ -98,32 +101,38 @@ def _due(cursor: Cursor | None, request: PullRequest, every: timedelta) -> bool:
 # --------------------------------------------------------------------------- owners
 
 
-def _owners(apis: Apis) -> Iterator[PullPage]:
-    """Active owners, then archived ones (``active=False``), page by page."""
-    for archived in (False, True):
-        after: str | None = None
-        while True:
-            response = apis.owners_page(archived=archived, after=after)
-            owners: list[Owner] = []
-            bad: list[Quarantined] = []
-            for raw in response.results or ():
-                data = raw.to_dict()
-                data["archived"] = archived or bool(data.get("archived"))
-                try:
-                    owners.append(map_owner(data))
-                except BadRecord as exc:
-                    bad.append(
-                        Quarantined(
-                            stream="owners",
-                            record_id=str(data.get("id") or "?"),
-                            reason=str(exc),
-                            excerpt=str(data.get("email") or "")[:100],
-                        )
-                    )
-            yield PullPage(stream="owners", owners=tuple(owners), quarantined=tuple(bad))
-            after = _next_after(response)
-            if after is None:
-                break
+def _owners(apis: Apis, *, archived: bool) -> Iterator[PullPage]:
+    """Active owners (or, with ``archived``, the archived ones, ``active=False``), page by
+    page."""
+    after: str | None = None
+    while True:
+        response = apis.owners_page(archived=archived, after=after)
+        yield _owners_page(response.results or (), archived=archived, stream="owners")
+        after = _next_after(response)
+        if after is None:
+            break
+
+
+def _owners_page(
+    results: Iterable[Any], *, archived: bool, stream: str, cursor: str | None = None
+) -> PullPage:
+    owners: list[Owner] = []
+    bad: list[Quarantined] = []
+    for raw in results:
+        data = raw.to_dict()
+        data["archived"] = archived or bool(data.get("archived"))
+        try:
+            owners.append(map_owner(data))
+        except BadRecord as exc:
+            bad.append(
+                Quarantined(
+                    stream=stream,
+                    record_id=str(data.get("id") or "?"),
+                    reason=str(exc),
+                    excerpt=str(data.get("email") or "")[:100],
+                )
+            )
+    return PullPage(stream=stream, cursor=cursor, owners=tuple(owners), quarantined=tuple(bad))
 
 
 def _next_after(response: object) -> str | None:
@@ -147,7 +156,11 @@ def _archived(apis: Apis, request: PullRequest, cursor: Cursor | None) -> Iterat
         if i != first:
             after = None
         while True:
-            response = apis.archived_page(object_type, after)
+            response = (
+                apis.owners_page(archived=True, after=after)
+                if object_type == "owners"
+                else apis.archived_page(object_type, after)
+            )
             after = _next_after(response)
             if after is not None and after.isdigit():
                 cursor_out = Cursor(ran=ran, after=int(after), phase=object_type)
@@ -157,7 +170,15 @@ def _archived(apis: Apis, request: PullRequest, cursor: Cursor | None) -> Iterat
                 cursor_out = Cursor(ran=ran, phase=ARCHIVED_TYPES[i + 1])
             else:
                 cursor_out = Cursor(ran=request.started_at)
-            yield _archived_page(object_type, response.results or (), cursor_out, request)
+            if object_type == "owners":
+                yield _owners_page(
+                    response.results or (),
+                    archived=True,
+                    stream="archived",
+                    cursor=cursor_out.encode(),
+                )
+            else:
+                yield _archived_page(object_type, response.results or (), cursor_out, request)
             if after is None:
                 break
 

@@ -13,7 +13,7 @@
   does not have (deleted from the portal), the records setting it fail at once and the others
   are sent again without bisecting;
 - a batch that fails retriably once the client's retries are spent gives
-  ``ok=False, retriable=True`` for its records; the other batches go on.
+  ``ok=False, retriable=True, call_failed=True`` for its records; the other batches go on.
 
 Fatal errors (401 after the token re-read, 403) and the daily quota propagate: the run stops.
 Records written by earlier batches of that call are simply written again by the next run
@@ -121,7 +121,7 @@ def _send(
     except RetriableConnectorError as exc:
         for item in batch:
             outcome[item.lead_id] = PushResult(
-                lead_id=item.lead_id, ok=False, retriable=True, error=str(exc)
+                lead_id=item.lead_id, ok=False, retriable=True, error=str(exc), call_failed=True
             )
         return
     except FatalConnectorError as exc:
@@ -160,6 +160,7 @@ def _send(
                 ok=False,
                 retriable=True,
                 error="HubSpot's answer carried no records (unexpected status)",
+                call_failed=True,
             )
         return
     _read_answer(answer, batch, outcome, gone)
@@ -253,7 +254,9 @@ def _resolve_gone(client: HubSpotClient, ids: list[str], outcome: dict[str, Push
             )
             continue
         except RetriableConnectorError as exc:
-            outcome[rid] = PushResult(lead_id=rid, ok=False, retriable=True, error=str(exc))
+            outcome[rid] = PushResult(
+                lead_id=rid, ok=False, retriable=True, error=str(exc), call_failed=True
+            )
             continue
         survivor = str(_get(record, "id"))
         if survivor and survivor != rid:
