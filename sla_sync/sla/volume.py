@@ -469,9 +469,19 @@ class Delivered:
 def lead_value(
     segment: str | None, weights: Mapping[str, Decimal], default_value: Decimal | None
 ) -> Decimal | None:
-    """Implied value of one lead of ``segment``: its weight, else ``default_value``."""
-    if segment is not None and segment in weights:
+    """Implied value of one lead of ``segment``: its weight, else ``default_value``.
+
+    Segments match weights like ``when:`` conditions match values: ignoring case and surrounding
+    blanks (HubSpot returns ``DEMO_REQUEST`` for what a config calls ``demo_request``).
+    """
+    if segment is None:
+        return default_value
+    if segment in weights:
         return weights[segment]
+    wanted = segment.strip().casefold()
+    for key, weight in weights.items():
+        if key.strip().casefold() == wanted:
+            return weight
     return default_value
 
 

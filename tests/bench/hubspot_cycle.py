@@ -350,7 +350,7 @@ def qualify(emulator: Emulator, engine: Any, count: int) -> int:
 def floors(info: Mapping[str, Any], written: int) -> dict[str, int]:
     """The least calls per endpoint for reading every record once and writing ``written``
     contacts: records / largest page of that endpoint, and one call for what a run must ask
-    once (owners active and archived, the lifecycle stages, the recycle bin of each type)."""
+    once (owners active and archived, the lifecycle stages, each type's recycle bin)."""
     live = info["live"]
     out = {
         "GET /crm/v3/owners/": 2,
@@ -358,7 +358,8 @@ def floors(info: Mapping[str, Any], written: int) -> dict[str, int]:
         "POST /crm/v3/objects/contacts/search": math.ceil(live["contacts"] / SEARCH_PAGE),
         "POST /crm/v3/objects/contacts/batch/read": math.ceil(live["contacts"] / BATCH),
         "POST /crm/v3/objects/contacts/batch/update": math.ceil(written / BATCH),
-        "GET /crm/v3/objects/contacts": 1,
+        # The recycle bin: contacts the seed archived (merged-away ones are not listed).
+        "GET /crm/v3/objects/contacts": max(1, math.ceil(info["seeded"]["archived"] / LIST_PAGE)),
     }
     for t in ENGAGEMENT_TYPES:
         out[f"POST /crm/v3/objects/{t}/search"] = math.ceil(live[t] / SEARCH_PAGE)

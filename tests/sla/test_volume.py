@@ -337,6 +337,14 @@ def test_lead_value_prefers_the_weight() -> None:
     assert lead_value("other", {}, None) is None
 
 
+def test_lead_value_matches_the_segment_ignoring_case_like_conditions_do() -> None:
+    # HubSpot's hs_analytics_source says DEMO_REQUEST; the config's weights say demo_request.
+    weights = {"demo_request": D(500), "Trade Show": D(200)}
+    assert lead_value("DEMO_REQUEST", weights, D(1)) == 500
+    assert lead_value(" trade show ", weights, D(1)) == 200
+    assert lead_value("DEMO_REQUESTED", weights, D(1)) == 1
+
+
 # --------------------------------------------------------------------------- resolving inputs
 
 
