@@ -299,13 +299,24 @@ def sandbox() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--hubspot-port", type=int, default=8081, show_default=True, help="0 = free port.")
 @click.option("--salesforce-port", type=int, default=8443, show_default=True, help="0 = free port.")
-@click.option("--seed", "size", type=click.IntRange(min=0), default=None, help="Seed N leads.")
+@click.option(
+    "--seed",
+    "size",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seed N leads: three months of lead flow ending now, so the portal looks live.",
+)
 def sandbox_serve(host: str, hubspot_port: int, salesforce_port: int, size: int | None) -> None:
     """Serve both emulators in the foreground until Ctrl-C or SIGTERM."""
     import signal
     import threading
 
     from sla_sync.sandbox.runner import Sandbox
+    from sla_sync.sandbox.seed import SeedSpec, span_ending
+
+    # The emulators' clock runs in real time; a seed ending now gives a worker started next to
+    # them a current period with fresh MQLs, open cycles, warnings and breaches to act on.
+    seed = None if size is None else SeedSpec(leads=size, start=span_ending(3), months=3)
 
     stop = threading.Event()
 
@@ -315,7 +326,7 @@ def sandbox_serve(host: str, hubspot_port: int, salesforce_port: int, size: int 
     previous = signal.signal(signal.SIGTERM, request_stop)
     try:
         with Sandbox(
-            host=host, hubspot_port=hubspot_port, salesforce_port=salesforce_port, seed=size
+            host=host, hubspot_port=hubspot_port, salesforce_port=salesforce_port, seed=seed
         ) as box:
             click.echo(box.describe())
             click.echo("Press Ctrl-C to stop.", err=True)
@@ -442,3 +453,316 @@ def demo(
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     sys.exit(code)
+
+
+# --------------------------------------------------------------------------- reports and close
+
+_DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="SLA_SYNC_DATA_DIR",
+    default=None,
+    help="Data directory (env SLA_SYNC_DATA_DIR): the SQLite default and reports/.",
+)
+_DATABASE_URL_OPTION = click.option(
+    "--database-url",
+    envvar="SLA_SYNC_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
+)
+
+
+def _agreement_ids(config: SlaSyncConfig, agreement: str | None) -> list[str]:
+    ids = [policy.id for policy in config.agreement_policies()]
+    if agreement is None:
+        return ids
+    if agreement not in ids:
+        click.echo(f"error: no agreement {agreement!r} (known: {', '.join(ids)})", err=True)
+        sys.exit(1)
+    return [agreement]
+
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def _store_engine(settings: Settings) -> Engine:
+    """An engine on the configured store, or exit 1 when it is not migrated."""
+    from sla_sync.pipeline.sync import StoreNotReadyError, check_store
+    from sla_sync.store.engine import create_engine
+
+    url = settings.effective_database_url()
+    try:
+        check_store(url)
+    except StoreNotReadyError as exc:
+        click.echo(f"error: {_redact(url)}: {exc}", err=True)
+        sys.exit(1)
+    return create_engine(url)
+
+
+@main.command("report")
+@_CONFIG_OPTION
+@click.option("--agreement", default=None, help="Only this agreement (default: every one).")
+@click.option("--period", "period", default=None, help="A whole period, e.g. 2026-11 (to date).")
+@click.option("--week", default=None, help="An ISO week, e.g. 2026-W47 (default: last week).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write to OUT/<agreement>/ (default: <data dir>/reports/<agreement>/).",
+)
+@click.option("--send", is_flag=True, help="Also send it to reporting.weekly_report.to.")
+@_DATA_DIR_OPTION
+@_DATABASE_URL_OPTION
+def report(
+    config_file: Path | None,
+    agreement: str | None,
+    period: str | None,
+    week: str | None,
+    out: Path | None,
+    send: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+) -> None:
+    """Render the status report (Markdown, HTML, PNG pacing chart) of a week or a period.
+
+    Without --week or --period: the ISO week that ended last. Prints where the files are.
+    """
+    from datetime import UTC
+
+    from sla_sync.pipeline.notify import Notifier
+    from sla_sync.pipeline.reports import (
+        ReportError,
+        build_report,
+        previous_week,
+        report_dir,
+        report_recipients,
+        send_report,
+        write_report,
+    )
+    from sla_sync.settings import read_secret
+
+    if period is not None and week is not None:
+        click.echo("error: give --period or --week, not both", err=True)
+        sys.exit(2)
+    config = _load_config(config_file)
+    ids = _agreement_ids(config, agreement)
+    settings = _settings(data_dir, database_url)
+    notifier = Notifier.from_config(config, read_secret) if send else None
+    now = datetime.now(UTC)
+    engine = _store_engine(settings)
+    failed = False
+    try:
+        for agreement_id in ids:
+            policy = config.agreement_policy(agreement_id)
+            chosen = week if week is not None or period is not None else previous_week(policy, now)
+            try:
+                built = build_report(engine, policy, now=now, week=chosen, period=period)
+            except ReportError as exc:
+                click.echo(f"error: {agreement_id}: {exc}", err=True)
+                sys.exit(1)
+            folder = out / agreement_id if out else report_dir(settings.data_dir, agreement_id)
+            files = write_report(built, folder)
+            click.echo(f"{agreement_id} {built.label}: {files.markdown}, {files.html}, {files.png}")
+            if notifier is not None:
+                recipients = report_recipients(config, agreement_id)
+                if not recipients:
+                    click.echo(f"  not sent: {agreement_id} has no reporting.weekly_report.to")
+                elif send_report(built, files, recipients, notifier):
+                    click.echo(f"  sent to {', '.join(recipients)}")
+                else:
+                    click.echo(f"  NOT sent to {', '.join(recipients)} (see the log)", err=True)
+                    failed = True
+    finally:
+        engine.dispose()
+    sys.exit(1 if failed else 0)
+
+
+@main.group("period")
+def period_group() -> None:
+    """Reporting periods: close a finished one."""
+
+
+@period_group.command("close")
+@_CONFIG_OPTION
+@click.option("--agreement", default=None, help="Only this agreement (default: every one).")
+@click.option("--period", "period", default=None, help="e.g. 2026-10 (default: the last one).")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what the close would do; store and send nothing."
+)
+@_DATA_DIR_OPTION
+@_DATABASE_URL_OPTION
+def period_close(
+    config_file: Path | None,
+    agreement: str | None,
+    period: str | None,
+    dry_run: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+) -> None:
+    """Freeze a finished period's attainment, publish the next goal (with any carry-over) and
+    notify its consequences once. Safe to run again: a closed period is left as it is."""
+    from datetime import UTC
+
+    from sla_sync.pipeline.close import CloseError, close_period_and_notify, describe_close
+    from sla_sync.pipeline.notify import Notifier
+    from sla_sync.settings import read_secret
+
+    config = _load_config(config_file)
+    ids = _agreement_ids(config, agreement)
+    notifier = None if dry_run else Notifier.from_config(config, read_secret)
+    engine = _store_engine(_settings(data_dir, database_url))
+    failed = False
+    try:
+        for agreement_id in ids:
+            try:
+                outcome = close_period_and_notify(
+                    engine,
+                    config,
+                    agreement_id,
+                    now=datetime.now(UTC),
+                    notifier=notifier,
+                    period=period,
+                    dry_run=dry_run,
+                )
+            except CloseError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(1)
+            for line in describe_close(outcome):
+                click.echo(line)
+            failed |= any(notice.status == "failed" for notice in outcome.notices)
+    finally:
+        engine.dispose()
+    sys.exit(1 if failed else 0)
+
+
+# --------------------------------------------------------------------------- worker: run, runs
+# (owned by the runtime's author: sla_sync/runtime/; kept to this one block)
+
+_WORKER_DATA_DIR = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="SLA_SYNC_DATA_DIR",
+    default=None,
+    help="Data directory (env SLA_SYNC_DATA_DIR): the SQLite default, its lock file, reports/.",
+)
+_WORKER_DATABASE_URL = click.option(
+    "--database-url",
+    envvar="SLA_SYNC_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
+)
+
+
+@main.command("run")
+@_CONFIG_OPTION
+@_WORKER_DATA_DIR
+@_WORKER_DATABASE_URL
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Sync every connection once, run the reports and closes that are due, then exit "
+    "(exit status as sla-sync sync): for a CronJob or a systemd timer.",
+)
+@click.option(
+    "--standby/--no-standby",
+    default=True,
+    show_default=True,
+    help="PostgreSQL: wait while another worker holds the lock, then take over "
+    "(--no-standby: exit 1). SQLite never waits.",
+)
+@click.option(
+    "--stop-timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds running cycles get to reach a checkpoint after SIGTERM.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "console"]),
+    envvar="SLA_SYNC_LOG_FORMAT",
+    default="auto",
+    show_default=True,
+    help="Log lines on stderr: JSON, or console on a terminal (auto).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    envvar="SLA_SYNC_LOG_LEVEL",
+    default="INFO",
+    show_default=True,
+)
+def run(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    once: bool,
+    standby: bool,
+    stop_timeout: float,
+    log_format: str,
+    log_level: str,
+) -> None:
+    """Run the worker: sync every connection every worker.sync_every, weekly reports, period
+    closes; /healthz, /readyz and /metrics on worker.health_port. Stops cleanly on SIGTERM.
+
+    Exit status: 0 stopped by SIGTERM/SIGINT; 1 the config or store is not ready, another
+    worker holds the lock, or the lock was lost. With --once: as sla-sync sync (0, 3 a run
+    partial, 1 a run failed), and 0 when stopped by a signal.
+    """
+    from sla_sync.runtime.logging import config_secrets, configure_logging
+    from sla_sync.runtime.worker import WorkerOptions, run_worker
+
+    config = _load_config(config_file)
+    settings = _settings(data_dir, database_url)
+    configure_logging(
+        fmt=log_format,  # type: ignore[arg-type]  # checked by click.Choice
+        level=log_level,
+        secrets=config_secrets(config),
+    )
+    options = WorkerOptions(once=once, standby=standby, stop_timeout=stop_timeout)
+    path = config_file or settings.config_file
+    sys.exit(run_worker(config, settings, config_path=path, options=options))
+
+
+@main.command("runs")
+@_WORKER_DATA_DIR
+@_WORKER_DATABASE_URL
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--connection", default=None, help="Only runs of this connection.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def runs(
+    data_dir: Path | None,
+    database_url: str | None,
+    limit: int,
+    connection: str | None,
+    as_json: bool,
+) -> None:
+    """Show the latest runs of the ledger: start, duration, connection, kind, outcome, counts,
+    API calls, error."""
+    import json
+
+    from rich.console import Console
+
+    from sla_sync.pipeline.sync import StoreNotReadyError, check_store
+    from sla_sync.runtime.ledger import UnknownConnectionError, as_dicts, load_runs, render_runs
+    from sla_sync.store.engine import create_engine
+
+    url = _settings(data_dir, database_url).effective_database_url()
+    try:
+        check_store(url)
+    except StoreNotReadyError as exc:
+        click.echo(f"error: {_redact(url)}: {exc}", err=True)
+        sys.exit(1)
+    engine = create_engine(url)
+    try:
+        found = load_runs(engine, limit=limit, connection=connection)
+    except UnknownConnectionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(as_dicts(found), indent=2))
+    else:
+        render_runs(Console(), found)

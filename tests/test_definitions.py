@@ -831,6 +831,7 @@ agreements:
     connections: [hs]
     calendar: c
     sales: {acceptance: {within: 1 business_days}}
+recipients: {x: {url_env: X_URL}}
 """
 
 

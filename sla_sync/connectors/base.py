@@ -20,6 +20,11 @@ Push
     ``ok``; a record-level failure is reported in its result (never raised) so the pipeline can
     keep it and retry it alone later.
 
+Tasks
+    :meth:`CrmConnector.create_task` creates an alert task (non-idempotent: never blindly
+    retried) carrying a marker; :meth:`CrmConnector.find_tasks` finds tasks by marker, so a run
+    that crashed between creating a task and recording it is resolved without a second task.
+
 Errors (three tiers, mapped from HTTP in one place per connector)
     :class:`FatalConnectorError` (bad credentials, missing permission, a schema the CRM
     refuses: retrying cannot help; the run fails, state kept), :class:`RetriableConnectorError`
@@ -258,6 +263,44 @@ class SchemaChange:
     action: str  # "created" | "updated" | "unchanged" | "would create" | "would update"
 
 
+# --------------------------------------------------------------------------- tasks
+
+
+class TaskPriority(StrEnum):
+    """How urgent a task is, CRM-neutral."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRequest:
+    """A follow-up task sla-sync asks the CRM to create (an alert for a rep or a manager).
+
+    ``marker`` (``[sla-sync:<idempotency key>]``) must appear in the task as the CRM stores it:
+    :meth:`CrmConnector.find_tasks` finds the task by it after a crash, and the pull recognises
+    the task as sla-sync's own (it never counts as a touch). ``lead_id``: the lead the task is
+    associated with. ``owner_id``: the assignee (``None``: unassigned). ``due_at``: aware UTC.
+    """
+
+    marker: str
+    lead_id: str
+    subject: str
+    body: str
+    due_at: datetime
+    owner_id: str | None = None
+    priority: TaskPriority = TaskPriority.MEDIUM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskResult:
+    """The CRM's answer to a :class:`TaskRequest`: the created task's id."""
+
+    task_id: str
+    marker: str
+
+
 @dataclass(frozen=True, slots=True)
 class ApiUsage:
     """Calls made so far by endpoint class, and the daily quota as the CRM last reported it."""
@@ -303,6 +346,20 @@ class CrmConnector(Protocol):
 
     def ensure_schema(self, *, dry_run: bool = False) -> list[SchemaChange]:
         """Create the SLA fields (and their group) when missing, idempotently."""
+        ...
+
+    def create_task(self, request: TaskRequest) -> TaskResult:
+        """Create one task (only when ``capabilities.creates_tasks``). Not idempotent: the call
+        is never retried once the CRM may have processed it; a failure whose outcome is unknown
+        (a 5xx, a read timeout) raises :class:`RetriableConnectorError` and the caller resolves
+        it later with :meth:`find_tasks`. A task the CRM refuses (an unknown owner, a gone
+        lead) raises :class:`SkippableRecordError`."""
+        ...
+
+    def find_tasks(self, markers: Sequence[str]) -> dict[str, str]:
+        """``{marker: task id}`` of the tasks (not archived) carrying each of ``markers``;
+        markers with no task are left out. The CRM's search may lag a write by seconds: ask
+        only about writes made a while ago."""
         ...
 
     def usage(self) -> ApiUsage:

@@ -57,6 +57,7 @@ class Names:
 
     connections: set[str] = field(default_factory=set)
     calendars: set[str] = field(default_factory=set)
+    recipients: set[str] = field(default_factory=set)
 
 
 def duplicates(
@@ -188,6 +189,43 @@ def check_agreement(
     consequences = raw.get("consequences")
     if isinstance(consequences, list):
         _check_consequences(consequences, committed, (*path, "consequences"), problems)
+    _check_agreement_recipients(raw, path, names.recipients, problems)
+
+
+def check_recipient_refs(
+    items: object, path: Path, recipients: set[str], problems: Problems
+) -> None:
+    """Report each name in the list ``items`` (at ``path``) that is not a recipient."""
+    for index, name in valid_items(NAME, items):
+        if name not in recipients:
+            problems.add(
+                (*path, index),
+                f"undefined recipient {name!r}{_known(recipients)}: add it under recipients: "
+                "with the url_env variable that carries its notification URL",
+            )
+
+
+def _check_agreement_recipients(
+    raw: Mapping[str, Any], path: Path, recipients: set[str], problems: Problems
+) -> None:
+    consequences = raw.get("consequences")
+    for index, consequence in enumerate(consequences if isinstance(consequences, list) else []):
+        actions = consequence.get("actions") if isinstance(consequence, Mapping) else None
+        for action_index, action in enumerate(actions if isinstance(actions, list) else []):
+            if not isinstance(action, Mapping):
+                continue
+            for kind in ("notify", "escalate"):
+                here = (*path, "consequences", index, "actions", action_index, kind)
+                check_recipient_refs(action.get(kind), here, recipients, problems)
+    reporting = raw.get("reporting")
+    weekly = reporting.get("weekly_report") if isinstance(reporting, Mapping) else None
+    if isinstance(weekly, Mapping):
+        here = (*path, "reporting", "weekly_report", "to")
+        check_recipient_refs(weekly.get("to"), here, recipients, problems)
+    alerts = raw.get("alerts")
+    if isinstance(alerts, Mapping):
+        for key in ("breaches_to", "escalate_to"):
+            check_recipient_refs(alerts.get(key), (*path, "alerts", key), recipients, problems)
 
 
 def _known(names: set[str]) -> str:

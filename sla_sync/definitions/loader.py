@@ -16,6 +16,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -23,7 +24,13 @@ from pydantic_core import ErrorDetails
 
 from sla_sync.definitions.build import build_agreement
 from sla_sync.definitions.calendars import build_calendars
-from sla_sync.definitions.checks import Names, check_agreement, check_connection, duplicates
+from sla_sync.definitions.checks import (
+    Names,
+    check_agreement,
+    check_connection,
+    check_recipient_refs,
+    duplicates,
+)
 from sla_sync.definitions.connections import (
     HubSpotConnection,
     SalesforceConnection,
@@ -31,6 +38,7 @@ from sla_sync.definitions.connections import (
     Spec,
 )
 from sla_sync.definitions.models import AgreementSpec, ConfigSpec
+from sla_sync.definitions.operations import RecipientSpec, WorkerSpec
 from sla_sync.definitions.problems import ConfigError, ConfigProblem, Path, Problems
 from sla_sync.definitions.secrets import SECRET_KEYS, scan_comment_lines, scan_secrets
 from sla_sync.definitions.source import read_source
@@ -54,6 +62,8 @@ class SlaSyncConfig:
     calendars: Mapping[str, BusinessCalendar]
     agreements: tuple[AgreementSpec, ...]
     _policies: tuple[AgreementPolicy, ...] = field(repr=False)
+    worker: WorkerSpec = field(default_factory=WorkerSpec)
+    recipients: Mapping[str, RecipientSpec] = field(default_factory=dict)
 
     def agreement_policies(self) -> tuple[AgreementPolicy, ...]:
         """Every agreement as the engine's policy, in file order."""
@@ -64,6 +74,14 @@ class SlaSyncConfig:
         for policy in self._policies:
             if policy.id == agreement_id:
                 return policy
+        raise KeyError(agreement_id)
+
+    def agreement_spec(self, agreement_id: str) -> AgreementSpec:
+        """The agreement ``agreement_id`` as written (reporting schedule, alerts, consequences);
+        ``KeyError`` when there is none."""
+        for agreement in self.agreements:
+            if agreement.id == agreement_id:
+                return agreement
         raise KeyError(agreement_id)
 
     def connection(self, name: str) -> HubSpotConnection | SalesforceConnection:
@@ -222,11 +240,19 @@ def _check_parts(data: dict[str, Any], result: _Analysis) -> None:
     raw_calendars = raw_calendars if isinstance(raw_calendars, dict) else {}
     raw_agreements = data.get("agreements")
     raw_agreements = raw_agreements if isinstance(raw_agreements, list) else []
+    raw_recipients = data.get("recipients")
+    raw_recipients = raw_recipients if isinstance(raw_recipients, dict) else {}
 
     names = Names(
         connections=duplicates(raw_connections, "name", ("connections",), "connection", problems),
         calendars={str(k) for k in raw_calendars},
+        recipients={str(k) for k in raw_recipients},
     )
+    worker = data.get("worker")
+    if isinstance(worker, dict):
+        check_recipient_refs(
+            worker.get("notify_failures"), ("worker", "notify_failures"), names.recipients, problems
+        )
     duplicates(raw_agreements, "id", ("agreements",), "agreement id", problems)
 
     for index, raw in enumerate(raw_connections):
@@ -272,6 +298,8 @@ def _load(text: str, source: str) -> SlaSyncConfig:
         calendars=top,
         agreements=tuple(spec.agreements),
         _policies=tuple(policies),
+        worker=spec.worker,
+        recipients=MappingProxyType(dict(spec.recipients)),
     )
 
 

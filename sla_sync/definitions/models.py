@@ -15,6 +15,13 @@ from pydantic import Field, PlainValidator, model_validator
 
 from sla_sync.definitions.conditions import When
 from sla_sync.definitions.connections import Connection, Spec
+from sla_sync.definitions.operations import (
+    AlertsSpec,
+    CloseSpec,
+    RecipientSpec,
+    WeeklyReportSpec,
+    WorkerSpec,
+)
 from sla_sync.definitions.scalars import (
     Amount,
     DurationField,
@@ -60,10 +67,13 @@ class PartiesSpec(Spec):
 
 
 class ReportingSpec(Spec):
-    """Reporting period and the time zone that decides which period an instant falls in."""
+    """Reporting period and the time zone that decides which period an instant falls in (and in
+    which the weekly report and the period close are scheduled)."""
 
     period: PeriodKind = PeriodKind.MONTH
     timezone: TimeZone
+    weekly_report: WeeklyReportSpec = WeeklyReportSpec()
+    close: CloseSpec = CloseSpec()
 
 
 class ScopeSpec(Spec):
@@ -245,6 +255,7 @@ class AgreementSpec(Spec):
     marketing: MarketingSpec | None = None
     sales: SalesSpec | None = None
     consequences: tuple[ConsequenceSpec, ...] = ()
+    alerts: AlertsSpec = AlertsSpec()
 
 
 class ConfigSpec(Spec):
@@ -255,14 +266,18 @@ class ConfigSpec(Spec):
     connections: Annotated[tuple[Connection, ...], Field(min_length=1)]
     calendars: dict[str, CalendarSource] = Field(default_factory=dict)
     agreements: Annotated[tuple[AgreementSpec, ...], Field(min_length=1)]
+    recipients: dict[Identifier, RecipientSpec] = Field(default_factory=dict)
+    worker: WorkerSpec = WorkerSpec()
 
 
 __all__ = [
     "AcceptanceSpec",
     "ActionSpec",
     "AgreementSpec",
+    "AlertsSpec",
     "CalendarSource",
     "ClockSpec",
+    "CloseSpec",
     "ConfigSpec",
     "ConsequenceSpec",
     "DepthSpec",
@@ -272,10 +287,13 @@ __all__ = [
     "MarketingSpec",
     "PacingSpec",
     "PartiesSpec",
+    "RecipientSpec",
     "ReportingSpec",
     "SalesSpec",
     "ScopeSpec",
     "SpeedSpec",
     "TierSpec",
     "TouchesSpec",
+    "WeeklyReportSpec",
+    "WorkerSpec",
 ]

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from sla_sync.connectors.base import SchemaChange, SlaField
-from sla_sync.demo.figures import AgreementFigures
 from sla_sync.domain import Owner
 from sla_sync.pipeline.cycle import CycleReport
+from sla_sync.pipeline.figures import AgreementFigures
 
 DEFAULT_LEADS = 600
 DEFAULT_DATA_DIR = Path(".sla-sync-demo")

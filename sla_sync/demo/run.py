@@ -39,10 +39,11 @@ from sqlalchemy import Engine
 from sla_sync.connectors.base import CrmConnector, SlaField
 from sla_sync.definitions import ConfigError, HubSpotConnection, SlaSyncConfig, load_config
 from sla_sync.demo import view
-from sla_sync.demo.figures import AgreementFigures, agreement_figures, sample_leads
+from sla_sync.demo.figures import sample_leads
 from sla_sync.demo.result import CONNECTION, ContactReadBack, DemoOptions, DemoResult, Setup
 from sla_sync.domain import Owner
 from sla_sync.pipeline.connect import open_connector
+from sla_sync.pipeline.figures import AgreementFigures, agreement_figures
 from sla_sync.pipeline.progress import Progress, ProgressCallback
 from sla_sync.pipeline.push import LEAD_OBJECT
 from sla_sync.pipeline.sync import exit_code, init_schemas, sync_connections

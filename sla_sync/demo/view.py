@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from sla_sync.connectors.base import SlaField
-from sla_sync.demo.figures import AgreementFigures, breached, owner_label
 from sla_sync.demo.result import ContactReadBack, DemoResult
 from sla_sync.domain import Attainment, Owner
 from sla_sync.explain.render import _inputs_text, _number, _ratio
+from sla_sync.pipeline.figures import AgreementFigures, breached, owner_label
 from sla_sync.pipeline.render import render_cycle
 
 _ZONE = "America/New_York"

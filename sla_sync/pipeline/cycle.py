@@ -14,6 +14,12 @@ closed with its outcome:
   CRM (``sla-sync crm init`` not run), or a bug; state is kept
   (cursors, queues), the error text is recorded, and a bug is re-raised after recording.
 
+Stopping (the worker's SIGTERM, ``should_stop``): the step under way stops at its next
+checkpoint (after the pulled page or the write call in flight is stored), the steps after it
+are left to the next run, and the run ends ``partial`` with the error :data:`STOPPED_ERROR`.
+Nothing is lost: cursors only move with stored pages and the evaluation and push queues keep
+what was not done.
+
 The evaluation instant is the run's start (``as_of``): the pull reads up to that instant, so
 the engine never judges a deadline it has not seen the inputs for (a touch logged after the
 run started is pulled next time).
@@ -36,16 +42,21 @@ from sla_sync.connectors.base import (
     QuotaExhaustedError,
 )
 from sla_sync.definitions import SlaSyncConfig
+from sla_sync.pipeline.alerts import AlertOutcome, raise_alerts
 from sla_sync.pipeline.evaluate import EvaluateOutcome, evaluate_pending
+from sla_sync.pipeline.notify import Notifier
 from sla_sync.pipeline.progress import ProgressCallback
 from sla_sync.pipeline.pull import PullOutcome, pull_streams
 from sla_sync.pipeline.push import CrmSchemaMissingError, PushOutcome, push_pending
+from sla_sync.settings import read_secret
 from sla_sync.store import repositories as repo
 from sla_sync.store.engine import session_factory
 from sla_sync.store.records import RunOutcome
 
 RUN_KIND = "sync"
 DRY_RUN_KIND = "sync-dry-run"
+#: The error of a run that ended early because the worker was asked to stop (SIGTERM).
+STOPPED_ERROR = "stopped by signal"
 
 
 @dataclass(slots=True)
@@ -54,7 +65,8 @@ class CycleReport:
 
     ``records`` / ``pages``: per pull stream. ``changes``: the field updates computed by the
     push step (sent; in a dry run, what would have been sent). ``api_calls``: the connector's
-    calls per endpoint class. ``error``: why the run is partial or failed.
+    calls per endpoint class; ``rate_limited``: the answers among them that were 429s.
+    ``error``: why the run is partial or failed.
     """
 
     run_id: str
@@ -67,7 +79,9 @@ class CycleReport:
     pull: PullOutcome = field(default_factory=PullOutcome)
     evaluate: EvaluateOutcome = field(default_factory=EvaluateOutcome)
     push: PushOutcome = field(default_factory=PushOutcome)
+    alerts: AlertOutcome = field(default_factory=AlertOutcome)
     api_calls: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0
     error: str | None = None
 
     @property
@@ -88,6 +102,7 @@ class CycleReport:
             "records_written": self.push.confirmed,
             "records_failed": self.push.failed,
             "changes": len(self.push.changes),
+            "alerts": self.alerts.counts(),
         }
 
 
@@ -101,6 +116,9 @@ def run_cycle(
     full: bool = False,
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
+    notifier: Notifier | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    run_id: str | None = None,
 ) -> CycleReport:
     """Run one cycle of ``connection_name`` through ``connector`` and return its report.
 
@@ -115,6 +133,12 @@ def run_cycle(
             leave the push queue and confirmed values as they are; ``report.changes`` lists
             what a real run would send now.
         progress: called with each step's progress.
+        notifier: where alert notifications go; ``None``: the definition's recipients, URLs
+            read from the environment (``read_secret``).
+        should_stop: asked at each checkpoint (after a stored page, a recorded write call,
+            between steps); ``True`` ends the run ``partial`` with :data:`STOPPED_ERROR`.
+        run_id: the ledger id to use (the worker binds it to its log lines before the run
+            starts); default: a new UUID.
 
     Raises:
         KeyError: no connection ``connection_name`` in ``config``.
@@ -131,6 +155,7 @@ def run_cycle(
             kind=DRY_RUN_KIND if dry_run else RUN_KIND,
             started_at=started_at,
             connection_id=connection_id,
+            run_id=run_id,
         )
     report = CycleReport(
         run_id=run_id,
@@ -151,13 +176,20 @@ def run_cycle(
                 full=full,
                 progress=progress,
                 outcome=report.pull,
+                should_stop=should_stop,
             )
-            pulled = True
+            pulled = not report.pull.stopped
         except QuotaExhaustedError as exc:
             report.outcome, report.error = RunOutcome.PARTIAL, f"pull: {exc}"
-        report.evaluate = evaluate_pending(
-            sessions, connection_id, policies, as_of=started_at, progress=progress
-        )
+        if report.pull.stopped:  # the evaluation queue keeps what the pull changed
+            report.outcome, report.error = RunOutcome.PARTIAL, STOPPED_ERROR
+        else:
+            report.evaluate = evaluate_pending(
+                sessions, connection_id, policies, as_of=started_at, progress=progress
+            )
+        if pulled and _asked(should_stop):
+            pulled = False
+            report.outcome, report.error = RunOutcome.PARTIAL, STOPPED_ERROR
         if pulled:
             try:
                 push_pending(
@@ -169,14 +201,41 @@ def run_cycle(
                     dry_run=dry_run,
                     progress=progress,
                     outcome=report.push,
+                    should_stop=should_stop,
                 )
             except QuotaExhaustedError as exc:
                 report.outcome, report.error = RunOutcome.PARTIAL, f"push: {exc}"
+            if report.push.stopped and report.outcome is RunOutcome.RUNNING:
+                report.outcome, report.error = RunOutcome.PARTIAL, STOPPED_ERROR
             if report.push.interrupted and report.outcome is RunOutcome.RUNNING:
                 report.outcome, report.error = (
                     RunOutcome.PARTIAL,
                     f"push: {report.push.interrupted}",
                 )
+        # ---- alerts (engineer A): after a complete push, never in a dry run. A push that
+        # stopped early leaves the alerts to the next run (their horizon is a day).
+        if pulled and report.outcome is RunOutcome.RUNNING and _asked(should_stop):
+            report.outcome, report.error = RunOutcome.PARTIAL, STOPPED_ERROR
+        if pulled and not dry_run and report.outcome is RunOutcome.RUNNING:
+            try:
+                raise_alerts(
+                    sessions,
+                    connection_id,
+                    connector,
+                    policies,
+                    {a.id: a.alerts for a in config.agreements if a.id in {p.id for p in policies}},
+                    now=_utc(now()),
+                    notifier=notifier or Notifier.from_config(config, read_secret),
+                    outcome=report.alerts,
+                )
+            except QuotaExhaustedError as exc:
+                report.outcome, report.error = RunOutcome.PARTIAL, f"alerts: {exc}"
+            if report.alerts.interrupted and report.outcome is RunOutcome.RUNNING:
+                report.outcome, report.error = (
+                    RunOutcome.PARTIAL,
+                    f"alerts: {report.alerts.interrupted}",
+                )
+        # ---- end alerts
         if report.outcome is RunOutcome.RUNNING:
             report.outcome = RunOutcome.SUCCESS
     except (ConnectorError, CrmSchemaMissingError) as exc:
@@ -193,6 +252,7 @@ def _finish(
     sessions: Any, report: CycleReport, usage: ApiUsage, now: Callable[[], datetime]
 ) -> None:
     report.api_calls = {name: int(count) for name, count in usage.calls.items()}
+    report.rate_limited = int(usage.rate_limited)
     report.ended_at = _utc(now())
     with sessions() as session, session.begin():
         repo.finish_run(
@@ -219,6 +279,10 @@ def api_calls_record(usage: ApiUsage) -> dict[str, Any]:
         "daily_limit": usage.daily_limit,
         "daily_remaining": usage.daily_remaining,
     }
+
+
+def _asked(should_stop: Callable[[], bool] | None) -> bool:
+    return should_stop is not None and should_stop()
 
 
 def _utc(value: datetime) -> datetime:

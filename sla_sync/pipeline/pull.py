@@ -27,6 +27,8 @@ class PullOutcome:
     pages: dict[str, int] = field(default_factory=dict)
     changed_leads: int = 0
     quarantined: int = 0
+    #: the step stopped early because ``should_stop`` said so (pages stored so far are kept)
+    stopped: bool = False
 
 
 def store_page(session: Session, connection_id: int, page: PullPage, *, at: datetime) -> set[str]:
@@ -44,7 +46,11 @@ def store_page(session: Session, connection_id: int, page: PullPage, *, at: date
     changed |= repo.add_lifecycle_changes(session, connection_id, page.lifecycle)
     changed |= repo.add_owner_changes(session, connection_id, page.owner_changes)
     changed |= repo.add_field_changes(session, connection_id, page.field_changes)
-    changed |= repo.upsert_touches(session, connection_id, page.touches)
+    # sla-sync's own alert tasks are stored but are never an input: no re-evaluation for them.
+    changed |= repo.upsert_touches(
+        session, connection_id, [t for t in page.touches if not t.by_sla_sync]
+    )
+    repo.upsert_touches(session, connection_id, [t for t in page.touches if t.by_sla_sync])
     if page.activity_ids:
         keep = {t.id for t in page.touches}
         changed |= repo.replace_activity_links(session, connection_id, page.activity_ids, keep)
@@ -95,6 +101,7 @@ def pull_streams(
     full: bool = False,
     progress: ProgressCallback | None = None,
     outcome: PullOutcome | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> PullOutcome:
     """Read every stream from its stored cursor (``full``: from the beginning) up to
     ``started_at``, storing page by page.
@@ -105,9 +112,16 @@ def pull_streams(
     A :class:`~sla_sync.connectors.base.SkippableRecordError` raised by a stream is quarantined
     and ends that stream for this run (its cursor stays at the last stored page: the next run
     re-reads from there); the other streams go on. Every other connector error propagates.
+
+    ``should_stop`` (the worker's SIGTERM flag) is asked before each stream and after each
+    stored page: when it answers ``True`` the step returns at once with ``stopped`` set; what
+    was stored stays stored with its cursor, so the next run goes on from there.
     """
     result = outcome if outcome is not None else PullOutcome()
     for stream in connector.streams():
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            return result
         with sessions() as session:
             cursor = None if full else repo.get_cursor(session, connection_id, stream)
         request = PullRequest(stream=stream, cursor=cursor, started_at=started_at, full=full)
@@ -124,6 +138,9 @@ def pull_streams(
                 if progress is not None:
                     done, total = page.progress or (result.records[stream], None)
                     progress(Progress(step="pull", stream=stream, done=done, total=total))
+                if should_stop is not None and should_stop():
+                    result.stopped = True
+                    return result
         except SkippableRecordError as exc:
             with sessions() as session, session.begin():
                 repo.quarantine(

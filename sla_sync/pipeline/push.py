@@ -28,7 +28,7 @@ values nor the queue change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -73,6 +73,8 @@ class PushOutcome:
     changes: list[FieldUpdate] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     interrupted: str | None = None
+    #: the step stopped early because ``should_stop`` said so (the rest stays queued)
+    stopped: bool = False
 
 
 def push_pending(
@@ -85,8 +87,13 @@ def push_pending(
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
     outcome: PushOutcome | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> PushOutcome:
     """Push the differences of every queued lead (see the module docstring).
+
+    ``should_stop`` (the worker's SIGTERM flag) is asked after each write call is recorded:
+    when it answers ``True`` the step returns with ``stopped`` set and the rest of the queue
+    left for the next run.
 
     ``outcome`` (optional) is filled in place, so a caller that catches an exception raised
     mid-push (a spent quota) still has the counts so far.
@@ -142,6 +149,9 @@ def push_pending(
                     f"a write call failed ({failed_call.error or 'no answer'}); "
                     f"{left} lead(s) left queued for the next run"
                 )
+                return outcome
+            if should_stop is not None and should_stop():
+                outcome.stopped = True
                 return outcome
     return outcome
 

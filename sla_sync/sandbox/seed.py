@@ -162,6 +162,20 @@ class SeedSpec:
         }
 
 
+def span_ending(months: int, *, now: datetime | None = None) -> datetime:
+    """The start of a ``months``-month span that ends at ``now`` (default: the wall clock),
+    whole seconds, UTC. A day the start month lacks (31 May - 3 months) moves to that month's
+    last day, so the span ends at most three days before ``now``, never after it."""
+    end = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    year, month = divmod(end.year * 12 + end.month - 1 - months, 12)
+    day = end.day
+    while True:  # at most three steps back: every month has 28 days
+        try:
+            return end.replace(year=year, month=month + 1, day=day)
+        except ValueError:
+            day -= 1
+
+
 def iter_seed(spec: SeedSpec) -> Iterator[tuple[str, Record]]:
     """Owners, then each lead followed by its touches, in the seed format (module docstring)."""
     start = int(spec.start.timestamp())

@@ -111,6 +111,11 @@ class AlertKind(StrEnum):
     BREACH = "breach"
     ESCALATION = "escalation"
     CONSEQUENCE = "consequence"
+    # A breach included in a (batched) breach notification; separate from the breach task.
+    BREACH_NOTICE = "breach_notice"
+    # A connection's runs failed or went partial twice in a row (the worker told
+    # worker.notify_failures); subject keyed by the streak's first run.
+    RUN_FAILURES = "run_failures"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

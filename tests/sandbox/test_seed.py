@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from sla_sync.cli import main
-from sla_sync.sandbox.seed import SeedSpec, iter_jsonl, iter_seed
+from sla_sync.sandbox.seed import SeedSpec, iter_jsonl, iter_seed, span_ending
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$")
 STAGES = {
@@ -339,3 +339,20 @@ def test_sandbox_serves_both_on_one_clock() -> None:
         box.clock.set(datetime(2030, 1, 1, tzinfo=UTC), frozen=True)
         with urllib.request.urlopen(f"{box.hubspot_url}/__sandbox/clock") as response:
             assert json.load(response)["now"].startswith("2030-01-01T00:00:00")
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "end"),
+    [
+        ("2026-11-23T17:00:00Z", "2026-08-23T17:00:00Z", "2026-11-23T17:00:00Z"),
+        ("2026-01-15T09:30:00Z", "2025-10-15T09:30:00Z", "2026-01-15T09:30:00Z"),
+        # 28 February has no 31st before it: the span starts on the month's last day and ends
+        # a few days before now, never after it.
+        ("2026-05-31T00:00:00Z", "2026-02-28T00:00:00Z", "2026-05-28T00:00:00Z"),
+    ],
+)
+def test_a_span_ending_now_starts_months_earlier(now: str, start: str, end: str) -> None:
+    at = datetime.fromisoformat(now)
+    first = span_ending(3, now=at)
+    assert first == datetime.fromisoformat(start)
+    assert SeedSpec(leads=1, start=first, months=3).end == datetime.fromisoformat(end) <= at

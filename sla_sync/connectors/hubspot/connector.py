@@ -22,10 +22,13 @@ from sla_sync.connectors.base import (
     PushResult,
     SchemaChange,
     SlaField,
+    TaskRequest,
+    TaskResult,
 )
 from sla_sync.connectors.hubspot.client import DEFAULT_TIMEOUT, HubSpotClient
 from sla_sync.connectors.hubspot.push import MAX_BATCH, push_fields, read_fields
 from sla_sync.connectors.hubspot.schema import ensure_schema
+from sla_sync.connectors.hubspot.tasks import create_task, find_tasks
 from sla_sync.domain import CrmKind
 
 PULL_MODULE = "sla_sync.connectors.hubspot.pull"
@@ -37,7 +40,7 @@ CAPABILITIES = Capabilities(
     reports_merges=True,
     reports_deletions=True,
     max_batch_write=MAX_BATCH,
-    creates_tasks=False,
+    creates_tasks=True,
 )
 
 
@@ -124,6 +127,14 @@ class HubSpotConnector:
     def ensure_schema(self, *, dry_run: bool = False) -> list[SchemaChange]:
         """The SLA property group and properties on contacts (:func:`.schema.ensure_schema`)."""
         return ensure_schema(self.client, dry_run=dry_run)
+
+    def create_task(self, request: TaskRequest) -> TaskResult:
+        """One alert task on the contact, never sent twice (:func:`.tasks.create_task`)."""
+        return create_task(self.client, request)
+
+    def find_tasks(self, markers: Sequence[str]) -> dict[str, str]:
+        """Tasks carrying ``markers`` (:func:`.tasks.find_tasks`)."""
+        return find_tasks(self.client, markers)
 
     def usage(self) -> ApiUsage:
         """API calls made so far (:meth:`HubSpotClient.usage`)."""

@@ -19,7 +19,7 @@ def test_capabilities_and_protocol(make_connector: Any) -> None:
     assert caps.crm is CrmKind.HUBSPOT
     assert (caps.lifecycle_history, caps.association_changes_bump_modified) == (True, False)
     assert (caps.reports_merges, caps.reports_deletions) == (True, True)
-    assert (caps.max_batch_write, caps.creates_tasks) == (100, False)
+    assert (caps.max_batch_write, caps.creates_tasks) == (100, True)
 
 
 def test_streams_come_from_the_pull_module(make_connector: Any) -> None:
