@@ -462,7 +462,7 @@ _DATA_DIR_OPTION = click.option(
     type=click.Path(path_type=Path),
     envvar="SLA_SYNC_DATA_DIR",
     default=None,
-    help="Data directory (env SLA_SYNC_DATA_DIR): the SQLite default and reports/.",
+    help="Data directory (env SLA_SYNC_DATA_DIR): the SQLite default, its lock file, reports/.",
 )
 _DATABASE_URL_OPTION = click.option(
     "--database-url",
@@ -639,25 +639,11 @@ def period_close(
 # --------------------------------------------------------------------------- worker: run, runs
 # (owned by the runtime's author: sla_sync/runtime/; kept to this one block)
 
-_WORKER_DATA_DIR = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    envvar="SLA_SYNC_DATA_DIR",
-    default=None,
-    help="Data directory (env SLA_SYNC_DATA_DIR): the SQLite default, its lock file, reports/.",
-)
-_WORKER_DATABASE_URL = click.option(
-    "--database-url",
-    envvar="SLA_SYNC_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
-)
-
 
 @main.command("run")
 @_CONFIG_OPTION
-@_WORKER_DATA_DIR
-@_WORKER_DATABASE_URL
+@_DATA_DIR_OPTION
+@_DATABASE_URL_OPTION
 @click.option(
     "--once",
     is_flag=True,
@@ -726,8 +712,8 @@ def run(
 
 
 @main.command("runs")
-@_WORKER_DATA_DIR
-@_WORKER_DATABASE_URL
+@_DATA_DIR_OPTION
+@_DATABASE_URL_OPTION
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--connection", default=None, help="Only runs of this connection.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

@@ -33,6 +33,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from sla_sync.definitions import SlaSyncConfig
+from sla_sync.definitions.secrets import SECRET_KEYS
 from sla_sync.settings import read_secret
 
 LogFormat = Literal["auto", "json", "console"]
@@ -41,26 +42,8 @@ MASK = "***"
 #: Registered values shorter than this are not masked (they would mask ordinary words).
 MIN_SECRET_LENGTH = 6
 
-_SECRET_KEYS = frozenset(
-    {
-        "token",
-        "access_token",
-        "refresh_token",
-        "api_key",
-        "apikey",
-        "hapikey",
-        "password",
-        "passwd",
-        "secret",
-        "client_secret",
-        "consumer_secret",
-        "private_key",
-        "security_token",
-        "session_id",
-        "authorization",
-        "cookie",
-    }
-)
+# The configuration checker's secret key names, plus the HTTP headers that carry credentials.
+_SECRET_KEYS = SECRET_KEYS | {"authorization", "cookie"}
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # scheme://user:password@host -> scheme://user:***@host (database URLs, apprise URLs)
     (re.compile(r"\b([a-z][a-z0-9+.-]*://[^/\s:@]+):([^/\s@]+)@", re.IGNORECASE), r"\1:***@"),
