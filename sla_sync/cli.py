@@ -174,19 +174,12 @@ def sync(
     from rich.console import Console
 
     from sla_sync.pipeline.render import progress_bars, render_cycle
-    from sla_sync.pipeline.sync import StoreNotReadyError, check_store, exit_code, sync_connections
-    from sla_sync.store.engine import create_engine
+    from sla_sync.pipeline.sync import exit_code, sync_connections
 
     config = _load_config(config_file)
     names = _names(config, connection)
-    url = _settings(data_dir, database_url).effective_database_url()
-    try:
-        check_store(url)
-    except StoreNotReadyError as exc:
-        click.echo(f"error: {_redact(url)}: {exc}", err=True)
-        sys.exit(1)
     console = Console()
-    engine = create_engine(url)
+    engine = _store_engine(_settings(data_dir, database_url))
     try:
         with progress_bars(console, enabled=full and console.is_terminal) as bars:
             reports = sync_connections(
@@ -730,17 +723,9 @@ def runs(
 
     from rich.console import Console
 
-    from sla_sync.pipeline.sync import StoreNotReadyError, check_store
     from sla_sync.runtime.ledger import UnknownConnectionError, as_dicts, load_runs, render_runs
-    from sla_sync.store.engine import create_engine
 
-    url = _settings(data_dir, database_url).effective_database_url()
-    try:
-        check_store(url)
-    except StoreNotReadyError as exc:
-        click.echo(f"error: {_redact(url)}: {exc}", err=True)
-        sys.exit(1)
-    engine = create_engine(url)
+    engine = _store_engine(_settings(data_dir, database_url))
     try:
         found = load_runs(engine, limit=limit, connection=connection)
     except UnknownConnectionError as exc:
