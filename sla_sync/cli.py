@@ -175,11 +175,25 @@ def sync(
 
     from sla_sync.pipeline.render import progress_bars, render_cycle
     from sla_sync.pipeline.sync import exit_code, sync_connections
+    from sla_sync.runtime.lock import WorkerLockError, lock_for
 
     config = _load_config(config_file)
     names = _names(config, connection)
     console = Console()
-    engine = _store_engine(_settings(data_dir, database_url))
+    settings = _settings(data_dir, database_url)
+    engine = _store_engine(settings)
+    # The worker's own lock: a cycle by hand next to a running worker would race it on the same
+    # cursors and queues (and, on SQLite, its single writer).
+    lock = lock_for(settings.effective_database_url())
+    try:
+        if lock is not None:
+            lock.acquire(wait=False)
+    except WorkerLockError as exc:
+        engine.dispose()
+        click.echo(
+            f"error: {exc}; it syncs on its own schedule (stop it to sync by hand)", err=True
+        )
+        sys.exit(1)
     try:
         with progress_bars(console, enabled=full and console.is_terminal) as bars:
             reports = sync_connections(
@@ -191,6 +205,8 @@ def sync(
                 progress=(lambda _name: bars) if bars is not None else None,
             )
     finally:
+        if lock is not None:
+            lock.release()
         engine.dispose()
     for report in reports:
         render_cycle(console, report)

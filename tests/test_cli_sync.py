@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from sla_sync.cli import main
 from sla_sync.pipeline.sync import exit_code
+from sla_sync.runtime.lock import lock_for
 from sla_sync.sandbox.runner import Sandbox
 from sla_sync.store.migrate import upgrade
 from sla_sync.store.records import RunOutcome
@@ -115,3 +117,25 @@ def test_sync_reports_a_missing_secret_and_an_unknown_connection(
     unknown = run(portal, "sync", "--config", str(config_file), "--connection", "nope")
     assert unknown.exit_code == 1
     assert "no connection 'nope'" in unknown.output
+
+
+def test_sync_by_hand_is_refused_while_a_worker_holds_the_store(
+    portal: Portal, config_file: Path, data_dir: Path
+) -> None:
+    url = f"sqlite:///{data_dir / 'sla-sync.db'}"
+    upgrade(url)
+    worker = lock_for(url)
+    assert worker is not None
+    worker.acquire(wait=False)  # what `sla-sync run` holds while it runs
+    try:
+        refused = run(portal, "sync", "--config", str(config_file), data_dir=data_dir)
+    finally:
+        worker.release()
+    assert refused.exit_code == 1
+    assert f"another worker holds {data_dir / 'sla-sync.db.lock'}" in refused.output
+    assert f"pid {os.getpid()}" in refused.output
+    assert portal.count("search") == 0  # refused before any CRM call
+
+    assert run(portal, "crm", "init", "--config", str(config_file)).exit_code == 0
+    after = run(portal, "sync", "--config", str(config_file), data_dir=data_dir)
+    assert after.exit_code == 0, after.output  # the worker let go: the store is free again
