@@ -6,7 +6,7 @@ Thin: every verb parses its options and calls one function elsewhere.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -175,6 +175,7 @@ def sync(
 
     from sla_sync.pipeline.render import progress_bars, render_cycle
     from sla_sync.pipeline.sync import exit_code, sync_connections
+    from sla_sync.runtime.ledger import close_abandoned_runs
     from sla_sync.runtime.lock import WorkerLockError, lock_for
 
     config = _load_config(config_file)
@@ -188,6 +189,7 @@ def sync(
     try:
         if lock is not None:
             lock.acquire(wait=False)
+            close_abandoned_runs(engine, now=datetime.now(UTC))
     except WorkerLockError as exc:
         engine.dispose()
         click.echo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from sla_sync.cli import main
 from sla_sync.pipeline.sync import exit_code
 from sla_sync.runtime.lock import lock_for
 from sla_sync.sandbox.runner import Sandbox
+from sla_sync.store import repositories as repo
+from sla_sync.store.engine import create_engine, session_factory
 from sla_sync.store.migrate import upgrade
 from sla_sync.store.records import RunOutcome
 from tests.pipeline.support import CONFIG_FILE, TOKEN_ENV, Portal
@@ -139,3 +142,23 @@ def test_sync_by_hand_is_refused_while_a_worker_holds_the_store(
     assert run(portal, "crm", "init", "--config", str(config_file)).exit_code == 0
     after = run(portal, "sync", "--config", str(config_file), data_dir=data_dir)
     assert after.exit_code == 0, after.output  # the worker let go: the store is free again
+
+
+def test_sync_closes_a_run_a_killed_process_left_running(
+    portal: Portal, config_file: Path, data_dir: Path
+) -> None:
+    url = f"sqlite:///{data_dir / 'sla-sync.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with session_factory(engine)() as session, session.begin():
+            killed = repo.start_run(session, kind="sync", started_at=datetime.now(UTC))
+        assert run(portal, "crm", "init", "--config", str(config_file)).exit_code == 0
+        assert run(portal, "sync", "--config", str(config_file), data_dir=data_dir).exit_code == 0
+        with session_factory(engine)() as session:
+            runs = {r.id: r for r in repo.recent_runs(session)}
+    finally:
+        engine.dispose()
+    assert runs[killed].outcome is RunOutcome.FAILED
+    assert runs[killed].error and "abandoned" in runs[killed].error
+    assert [r.outcome for r in runs.values() if r.id != killed] == [RunOutcome.SUCCESS]

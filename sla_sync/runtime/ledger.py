@@ -37,6 +37,13 @@ class LedgerRun:
     connection: str | None
 
 
+def close_abandoned_runs(engine: Engine, *, now: datetime) -> int:
+    """Close the runs a dead process left ``running`` (call while holding the worker lock: see
+    :func:`sla_sync.store.repositories.close_abandoned_runs`); returns how many."""
+    with session_factory(engine)() as session, session.begin():
+        return repo.close_abandoned_runs(session, ended_at=now)
+
+
 def load_runs(engine: Engine, *, limit: int = 20, connection: str | None = None) -> list[LedgerRun]:
     """The latest ``limit`` runs (of ``connection`` only, when given), newest first.
 

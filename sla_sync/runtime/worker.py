@@ -29,6 +29,7 @@ from sla_sync.pipeline.notify import Notifier
 from sla_sync.pipeline.sync import StoreNotReadyError, check_store, connection_names, exit_code
 from sla_sync.runtime import jobs
 from sla_sync.runtime.context import RuntimeContext, set_context, utc_now
+from sla_sync.runtime.ledger import close_abandoned_runs
 from sla_sync.runtime.lock import AdvisoryLock, WorkerLock, WorkerLockError, lock_for
 from sla_sync.runtime.logging import get_logger
 from sla_sync.runtime.runner import APSchedulerRunner, JobRunner
@@ -113,6 +114,10 @@ def _run_locked(
     config_path: Path | None,
 ) -> int:
     engine = create_engine(url)
+    if lock is not None:  # holding it, no other process runs a cycle here: "running" rows are dead
+        closed = close_abandoned_runs(engine, now=clock())
+        if closed:
+            log.warning("closed runs a dead process left running", runs=closed)
     ctx = RuntimeContext(
         config=config,
         settings=settings,

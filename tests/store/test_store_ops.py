@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sla_sync.domain import Lead
 from sla_sync.store import repositories as repo
 from sla_sync.store.records import InvalidTransitionError, NotFoundError, RunOutcome
+from sla_sync.store.repositories.ops import ABANDONED_ERROR
 
 T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 
@@ -167,3 +168,25 @@ def test_quarantine(session: Session, connection_id: int) -> None:
         seen_at=T0 + timedelta(days=1),
     )
     assert {q.crm_id for q in repo.unresolved_quarantine(session, limit=10)} == {"7", "c1"}
+
+
+def test_runs_a_dead_process_left_running_are_closed_as_failed(
+    session: Session, connection_id: int
+) -> None:
+    done = repo.start_run(session, kind="sync", started_at=T0, connection_id=connection_id)
+    repo.finish_run(session, done, outcome=RunOutcome.SUCCESS, ended_at=T0 + timedelta(minutes=1))
+    killed = repo.start_run(
+        session, kind="sync", started_at=T0 + timedelta(minutes=5), connection_id=connection_id
+    )
+    session.commit()
+
+    restart = T0 + timedelta(hours=1)
+    assert repo.close_abandoned_runs(session, ended_at=restart) == 1
+    session.commit()
+
+    by_id = {r.id: r for r in repo.recent_runs(session)}
+    assert by_id[killed].outcome is RunOutcome.FAILED
+    assert by_id[killed].ended_at == restart
+    assert by_id[killed].error == ABANDONED_ERROR
+    assert by_id[done].outcome is RunOutcome.SUCCESS  # finished runs are left alone
+    assert repo.close_abandoned_runs(session, ended_at=restart) == 0

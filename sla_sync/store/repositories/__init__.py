@@ -56,6 +56,7 @@ from sla_sync.store.repositories.goals import (
 from sla_sync.store.repositories.history import load_histories
 from sla_sync.store.repositories.ops import (
     api_calls_since,
+    close_abandoned_runs,
     finish_run,
     get_cursor,
     get_cursors,
@@ -101,6 +102,7 @@ __all__ = [
     "add_lifecycle_changes",
     "add_owner_changes",
     "api_calls_since",
+    "close_abandoned_runs",
     "close_period",
     "confirm_values",
     "connection_ids",

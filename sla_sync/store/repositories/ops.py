@@ -122,6 +122,28 @@ def finish_run(
     return _run(row)
 
 
+ABANDONED_ERROR = "abandoned: its process ended without closing the run (killed or crashed)"
+
+
+def close_abandoned_runs(session: Session, *, ended_at: datetime) -> int:
+    """Close every run still marked ``running`` as ``failed`` with :data:`ABANDONED_ERROR`;
+    returns how many.
+
+    Call only while holding the worker lock: then no other process can be running a cycle on
+    this store, so a ``running`` row belongs to a process that died (kill -9, a crash).
+    """
+    ensure_utc(ended_at, what="ended_at")
+    rows = session.scalars(select(RunRow).where(RunRow.outcome == RunOutcome.RUNNING.value))
+    count = 0
+    for row in rows:
+        row.outcome = RunOutcome.FAILED.value
+        row.ended_at = max(ended_at, row.started_at)
+        row.error = ABANDONED_ERROR
+        count += 1
+    session.flush()
+    return count
+
+
 def recent_runs(
     session: Session,
     *,
