@@ -53,25 +53,29 @@ def config_check(file: Path) -> None:
 # --------------------------------------------------------------------------- database
 
 
+_DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="SLA_SYNC_DATA_DIR",
+    default=None,
+    help="Data directory (env SLA_SYNC_DATA_DIR): the SQLite default, its lock file, reports/.",
+)
+_DATABASE_URL_OPTION = click.option(
+    "--database-url",
+    envvar="SLA_SYNC_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
+)
+
+
 @main.group()
 def db() -> None:
     """Manage the store (SQLite under the data directory, or PostgreSQL by URL)."""
 
 
 @db.command("upgrade")
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    envvar="SLA_SYNC_DATA_DIR",
-    default=None,
-    help="Data directory for the SQLite default (env SLA_SYNC_DATA_DIR).",
-)
-@click.option(
-    "--database-url",
-    envvar="SLA_SYNC_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
-)
+@_DATA_DIR_OPTION
+@_DATABASE_URL_OPTION
 @click.option("--revision", default="head", show_default=True, help="Alembic revision.")
 def db_upgrade(data_dir: Path | None, database_url: str | None, revision: str) -> None:
     """Create or migrate the schema to REVISION."""
@@ -145,19 +149,8 @@ def _names(config: SlaSyncConfig, connection: str | None) -> list[str]:
     is_flag=True,
     help="Pull and evaluate into the store, but write nothing to the CRM; print the changes.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    envvar="SLA_SYNC_DATA_DIR",
-    default=None,
-    help="Data directory for the SQLite default (env SLA_SYNC_DATA_DIR).",
-)
-@click.option(
-    "--database-url",
-    envvar="SLA_SYNC_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
-)
+@_DATA_DIR_OPTION
+@_DATABASE_URL_OPTION
 def sync(
     config_file: Path | None,
     connection: str | None,
@@ -467,20 +460,6 @@ def demo(
 
 
 # --------------------------------------------------------------------------- reports and close
-
-_DATA_DIR_OPTION = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    envvar="SLA_SYNC_DATA_DIR",
-    default=None,
-    help="Data directory (env SLA_SYNC_DATA_DIR): the SQLite default, its lock file, reports/.",
-)
-_DATABASE_URL_OPTION = click.option(
-    "--database-url",
-    envvar="SLA_SYNC_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL (env SLA_SYNC_DATABASE_URL); overrides the data directory.",
-)
 
 
 def _agreement_ids(config: SlaSyncConfig, agreement: str | None) -> list[str]:
